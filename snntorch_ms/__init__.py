@@ -1,0 +1,11 @@
+"""snntorch-ms: the one-time-step ProjLeaky neuron for snntorch.
+
+>>> from snntorch_ms import ProjLeaky
+"""
+
+__version__ = "0.1.0"
+
+from . import functional, surrogate, utils
+from ._neurons import ProjLeaky
+
+__all__ = ["ProjLeaky", "functional", "surrogate", "utils", "__version__"]

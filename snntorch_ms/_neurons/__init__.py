@@ -1,0 +1,5 @@
+"""Neuron modules of snntorch-ms."""
+
+from .projleaky import ProjLeaky
+
+__all__ = ["ProjLeaky"]

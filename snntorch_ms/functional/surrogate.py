@@ -1,0 +1,59 @@
+r"""Surrogate gradients in snntorch's closure style (``spike_grad=rectangular()``)."""
+
+from __future__ import annotations
+
+import torch
+
+__all__ = ["Rectangular", "rectangular"]
+
+
+class Rectangular(torch.autograd.Function):
+    r"""Heaviside step with the paper's rectangular surrogate gradient.
+
+    **Forward pass:** :math:`S = \Theta(x)` (``x`` is ``U - threshold``).
+
+    **Backward pass:** a box of width :math:`a` around the threshold with unit area:
+
+    .. math::
+
+        \frac{\partial S}{\partial x} = \frac{1}{a}\, \mathbb{1}\!\left[|x| < \tfrac{a}{2}\right]
+
+    The paper uses :math:`a = 1`.
+    """
+
+    @staticmethod
+    def forward(ctx, input_, width):
+        ctx.save_for_backward(input_)
+        ctx.width = width
+        return (input_ > 0).to(input_.dtype)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (input_,) = ctx.saved_tensors
+        box = (input_.abs() < ctx.width / 2).to(grad_output.dtype) / ctx.width
+        return grad_output * box, None
+
+
+def rectangular(width: float = 1.0):
+    r"""Rectangular surrogate gradient enclosed with its width, for ``spike_grad``.
+
+    .. math::
+
+        \frac{\partial S}{\partial U} = \frac{1}{a}\,
+        \mathbb{1}\!\left[|U - \vartheta| < \tfrac{a}{2}\right], \qquad a = \text{width}
+
+    Example::
+
+        >>> x = torch.tensor([-0.7, -0.2, 0.3, 0.6], requires_grad=True)
+        >>> spk = rectangular(1.0)(x)
+        >>> spk.sum().backward()
+        >>> spk.tolist(), x.grad.tolist()
+        ([0.0, 0.0, 1.0, 1.0], [0.0, 1.0, 1.0, 0.0])
+    """
+    if not width > 0:
+        raise ValueError(f"rectangular surrogate needs width > 0, got {width}")
+
+    def inner(x):
+        return Rectangular.apply(x, width)
+
+    return inner

@@ -1,0 +1,255 @@
+"""Receptive-field windows: geometry, cutting a map into a window stack, and
+recomposing a stack into a map.
+
+All functions are pure tensor functions. A *map* is ``[B, C, H, W]``; a *window
+stack* is ``[B, g, C, h, w]``, window ``p`` at ``stack[:, p]``. The window order is
+top-left, top-right, bottom-left, bottom-right (``g = 4``), left, right (``g = 2``),
+or the whole map (``g = 1``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import List, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+
+__all__ = [
+    "WINDOW_SCHEMES",
+    "GROUPS",
+    "window_size",
+    "window_boxes",
+    "coverage",
+    "cut_windows",
+    "recompose_spikes",
+    "recompose_membrane",
+]
+
+#: Window schemes understood by :func:`window_boxes`.
+WINDOW_SCHEMES = ("quad", "overlap")
+#: Numbers of windows understood by :func:`window_boxes`.
+GROUPS = (1, 2, 4)
+
+Box = Tuple[int, int, int, int]
+
+
+def check_scheme(windows, groups) -> None:
+    """Raise ``ValueError`` for an unknown window scheme or number of windows."""
+    if windows not in WINDOW_SCHEMES:
+        raise ValueError(
+            f"unknown windows={windows!r}: expected one of {WINDOW_SCHEMES} "
+            "(or None for no windows)"
+        )
+    if groups not in GROUPS:
+        raise ValueError(f"unknown groups={groups!r}: expected one of {GROUPS}")
+
+
+def _side(n: int, windows: str, split: bool) -> int:
+    if not split:
+        return n
+    return math.ceil(n / 2) if windows == "quad" else math.ceil(3 * n / 4)
+
+
+def window_size(height: int, width: int, windows: str = "quad", groups: int = 4):
+    r"""Height and width ``(h, w)`` of every window of an ``H x W`` map.
+
+    .. math::
+
+        h = \begin{cases} \lceil H/2 \rceil & \text{quad}, g=4 \\
+        \lceil 3H/4 \rceil & \text{overlap}, g=4 \\ H & g \in \{1, 2\}\end{cases}
+        \qquad
+        w = \begin{cases} \lceil W/2 \rceil & \text{quad}, g \in \{2,4\} \\
+        \lceil 3W/4 \rceil & \text{overlap}, g \in \{2,4\} \\ W & g = 1\end{cases}
+
+    Example::
+
+        >>> window_size(5, 4, "quad", 4)
+        (3, 2)
+        >>> window_size(8, 8, "overlap", 2)
+        (8, 6)
+    """
+    check_scheme(windows, groups)
+    return _side(height, windows, groups == 4), _side(width, windows, groups >= 2)
+
+
+def window_boxes(height: int, width: int, windows: str = "quad", groups: int = 4) -> List[Box]:
+    r"""The ``(top, bottom, left, right)`` boxes of the ``g`` windows, in order.
+
+    Windows are anchored at the corners of the map: for ``g = 4`` top-left,
+    top-right, bottom-left, bottom-right; for ``g = 2`` left, right; for ``g = 1``
+    the whole map. With ``(h, w)`` from :func:`window_size`, window ``p`` covers
+    rows ``[top, top + h)`` and columns ``[left, left + w)`` with
+
+    .. math::
+
+        top \in \{0, H - h\}, \qquad left \in \{0, W - w\}.
+
+    ``"quad"`` windows partition an even-sized map and overlap by one row or column
+    on an odd size; ``"overlap"`` windows always overlap.
+
+    Example::
+
+        >>> window_boxes(4, 4, "quad", 4)
+        [(0, 2, 0, 2), (0, 2, 2, 4), (2, 4, 0, 2), (2, 4, 2, 4)]
+        >>> window_boxes(4, 4, "overlap", 2)
+        [(0, 4, 0, 3), (0, 4, 1, 4)]
+    """
+    if height < 2 or width < 2:
+        if groups > 1:
+            raise ValueError(
+                f"windows need a map with H, W >= 2, got H={height}, W={width}; "
+                "pass windows=None to run the neuron without windows"
+            )
+    h, w = window_size(height, width, windows, groups)
+    tops = [0, height - h] if groups == 4 else [0]
+    lefts = [0, width - w] if groups >= 2 else [0]
+    return [(t, t + h, l, l + w) for t in tops for l in lefts]
+
+
+def coverage(height: int, width: int, windows: str = "quad", groups: int = 4,
+             device=None, dtype=torch.float32) -> torch.Tensor:
+    r"""How many windows cover each position: an ``[H, W]`` tensor.
+
+    .. math::
+
+        n(i, j) = \#\{p : (i, j) \in \text{window } p\}
+
+    Example::
+
+        >>> coverage(3, 3, "quad", 4)
+        tensor([[1., 2., 1.],
+                [2., 4., 2.],
+                [1., 2., 1.]])
+    """
+    n = torch.zeros(height, width, device=device, dtype=dtype)
+    for t, b, l, r in window_boxes(height, width, windows, groups):
+        n[t:b, l:r] += 1
+    return n
+
+
+def cut_windows(x: torch.Tensor, windows: str = "quad", groups: int = 4) -> torch.Tensor:
+    r"""Cut a map ``[B, C, H, W]`` into a window stack ``[B, g, C, h, w]``.
+
+    .. math::
+
+        X_p = X[:, :, top_p : bottom_p, left_p : right_p], \qquad
+        \text{stack} = (X_1, \dots, X_g)
+
+    Example::
+
+        >>> x = torch.arange(16.).reshape(1, 1, 4, 4)
+        >>> cut_windows(x, "quad", 4)[0, 1, 0]
+        tensor([[2., 3.],
+                [6., 7.]])
+    """
+    if x.dim() != 4:
+        raise ValueError(
+            f"cut_windows expects a map [B, C, H, W], got shape {tuple(x.shape)}"
+        )
+    boxes = window_boxes(x.shape[-2], x.shape[-1], windows, groups)
+    return torch.stack([x[..., t:b, l:r] for t, b, l, r in boxes], dim=1)
+
+
+def _check_stack(stack: torch.Tensor, size: Sequence[int], windows: str) -> List[Box]:
+    if stack.dim() != 5:
+        raise ValueError(
+            f"expected a window stack [B, g, C, h, w], got shape {tuple(stack.shape)}"
+        )
+    height, width = int(size[0]), int(size[1])
+    groups = stack.shape[1]
+    boxes = window_boxes(height, width, windows, groups)
+    h, w = boxes[0][1] - boxes[0][0], boxes[0][3] - boxes[0][2]
+    if tuple(stack.shape[-2:]) != (h, w):
+        raise ValueError(
+            f"a {windows!r} stack of {groups} windows for a {height}x{width} map has "
+            f"windows of {h}x{w}, got {tuple(stack.shape[-2:])}"
+        )
+    return boxes
+
+
+def _place(window: torch.Tensor, box: Box, height: int, width: int) -> torch.Tensor:
+    t, b, l, r = box
+    return F.pad(window, (l, width - r, t, height - b))
+
+
+def recompose_spikes(stack: torch.Tensor, size: Sequence[int], windows: str = "quad",
+                     condense: str = "or", magnitude=None) -> torch.Tensor:
+    r"""Recompose a spike stack ``[B, g, C, h, w]`` into a map ``[B, C, H, W]``.
+
+    The mean over the windows that cover a position (the "median spikes" 0.25,
+    0.5, 0.75 of the paper) is
+
+    .. math::
+
+        M(i, j) = \frac{1}{n(i, j)} \sum_{p \ni (i, j)} S_p(i, j).
+
+    ``condense="mean"`` returns :math:`M`; ``condense="or"`` returns a binary map
+    with a straight-through gradient,
+
+    .. math::
+
+        S(i, j) = s \cdot \mathbb{1}[M(i, j) \neq 0],
+        \qquad \frac{\partial S}{\partial M} = 1,
+
+    where :math:`s` is the magnitude of the spikes: ``magnitude`` (the neuron
+    passes its ``graded_spikes_factor``), or, when ``None``, the largest
+    :math:`|S_p|` in the stack.
+
+    Example::
+
+        >>> s = torch.zeros(1, 4, 1, 2, 2); s[0, 0, 0, 1, 1] = 1.
+        >>> recompose_spikes(s, (3, 3), "quad", "mean")[0, 0]
+        tensor([[0.0000, 0.0000, 0.0000],
+                [0.0000, 0.2500, 0.0000],
+                [0.0000, 0.0000, 0.0000]])
+        >>> recompose_spikes(s, (3, 3), "quad", "or")[0, 0, 1, 1]
+        tensor(1.)
+    """
+    if condense not in ("or", "mean"):
+        raise ValueError(f"unknown condense={condense!r}: expected 'or' or 'mean'")
+    height, width = int(size[0]), int(size[1])
+    boxes = _check_stack(stack, size, windows)
+    total = sum(_place(stack[:, p], box, height, width) for p, box in enumerate(boxes))
+    n = coverage(height, width, windows, len(boxes), device=stack.device, dtype=stack.dtype)
+    mean = total / n
+    if condense == "mean":
+        return mean
+    if magnitude is None:
+        # all spikes of a stack share one magnitude: the largest |value| is that magnitude
+        magnitude = stack.detach().abs().amax()
+    magnitude = torch.as_tensor(magnitude, dtype=mean.dtype, device=mean.device).detach()
+    binary = torch.where(mean.detach() != 0, magnitude, torch.zeros_like(mean))
+    return binary + (mean - mean.detach())
+
+
+def recompose_membrane(stack: torch.Tensor, size: Sequence[int],
+                       windows: str = "quad") -> torch.Tensor:
+    r"""Recompose a membrane stack ``[B, g, C, h, w]`` into a map ``[B, C, H, W]``.
+
+    Each position keeps the value of the *last* window that covers it, i.e. the
+    membrane that neuron ends the time step with:
+
+    .. math::
+
+        U(i, j) = U_{p^*}(i, j), \qquad p^* = \max\{p : (i, j) \in \text{window } p\}.
+
+    The crop of window ``g`` is therefore exactly ``stack[:, g - 1]``.
+
+    Example::
+
+        >>> u = torch.arange(4.).reshape(1, 4, 1, 1, 1).expand(1, 4, 1, 2, 2)
+        >>> recompose_membrane(u, (3, 3), "quad")[0, 0]
+        tensor([[0., 1., 1.],
+                [2., 3., 3.],
+                [2., 3., 3.]])
+    """
+    height, width = int(size[0]), int(size[1])
+    boxes = _check_stack(stack, size, windows)
+    out = _place(stack[:, 0], boxes[0], height, width)
+    for p in range(1, len(boxes)):
+        t, b, l, r = boxes[p]
+        mask = torch.zeros(height, width, dtype=torch.bool, device=stack.device)
+        mask[t:b, l:r] = True
+        out = torch.where(mask, _place(stack[:, p], boxes[p], height, width), out)
+    return out
