@@ -1,0 +1,417 @@
+"""Tests of snntorch_ms.data: loaders on real and self-written files, errors, loaders."""
+
+import doctest
+import gzip
+import pickle
+import socket
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from snntorch_ms import data
+from snntorch_ms.data import (
+    DATASETS,
+    DatasetInfo,
+    DatasetNotFoundError,
+    RandomCropFlip,
+    dataset_info,
+    load_dataset,
+    make_loader,
+    set_epoch,
+    subset,
+)
+
+DEBIAN_FMNIST = Path("/usr/share/datasets/fashion-mnist")
+
+
+# ---------------------------------------------------------------- info / names
+
+
+def test_dataset_info_all_names():
+    for name in DATASETS:
+        info = dataset_info(name)
+        assert isinstance(info, DatasetInfo)
+        assert info.name == name
+        assert len(info.mean) == len(info.std) == info.in_channels
+    assert dataset_info("cifar100").num_classes == 100
+    assert dataset_info("tiny-imagenet").image_size == 64
+    assert dataset_info("Fashion_MNIST").name == "fashion-mnist"
+    with pytest.raises(Exception):
+        dataset_info("digits").num_classes = 3  # frozen
+
+
+def test_unknown_name_lists_known():
+    with pytest.raises(ValueError) as err:
+        load_dataset("imagenet-1k")
+    for name in DATASETS:
+        assert name in str(err.value)
+    with pytest.raises(ValueError):
+        dataset_info("svhn")
+
+
+def test_unknown_recipe():
+    with pytest.raises(ValueError, match="recipe"):
+        load_dataset("digits", recipe="autoaugment")
+    with pytest.raises(ValueError, match="recipe"):
+        load_dataset("cifar10", root="/nonexistent-root", recipe="fancy", download=False)
+
+
+def test_doctests():
+    result = doctest.testmod(data, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted > 10
+
+
+# ---------------------------------------------------------------- digits
+
+
+def test_digits_shapes_labels_normalisation():
+    train = load_dataset("digits", train=True)
+    test = load_dataset("digits", train=False)
+    assert (len(train), len(test)) == (1438, 359)
+    x, y = train[0]
+    assert x.shape == (1, 16, 16) and x.dtype == torch.float32 and isinstance(y, int)
+    xs = torch.stack([train[i][0] for i in range(len(train))])
+    assert abs(xs.mean().item()) < 0.01
+    assert abs(xs.std().item() - 1.0) < 0.01
+    for ds in (train, test):
+        labels = ds.targets
+        assert labels.min() == 0 and labels.max() == 9
+        counts = torch.bincount(labels, minlength=10)
+        assert (counts > 0).all()
+    # stratified: each class ~20 % in test
+    frac = torch.bincount(test.targets, minlength=10) / (
+        torch.bincount(test.targets, minlength=10) + torch.bincount(train.targets, minlength=10)
+    )
+    assert ((frac - 0.2).abs() < 0.01).all()
+
+
+def test_digits_split_deterministic_and_disjoint():
+    data._DIGITS_CACHE.clear()
+    a = load_dataset("digits", train=True)
+    b_test = load_dataset("digits", train=False)
+    data._DIGITS_CACHE.clear()
+    b = load_dataset("digits", train=True)
+    assert torch.equal(a.images, b.images) and torch.equal(a.targets, b.targets)
+    # no training image appears in the test set
+    flat_train = {tuple(r.tolist()) for r in a.images.flatten(1)}
+    assert not any(tuple(r.tolist()) in flat_train for r in b_test.images.flatten(1)[:50])
+
+
+def test_paper_recipe_digits_augments_train_only():
+    train = load_dataset("digits", train=True, recipe="paper")
+    plain = load_dataset("digits", train=True, recipe="basic")
+    test = load_dataset("digits", train=False, recipe="paper")
+    assert test.augment is None
+    assert plain.augment is None and train.augment is not None
+    changed = sum(not torch.equal(train[i][0], plain[i][0]) for i in range(50))
+    assert changed > 20
+    # a function of (seed, epoch, index)
+    assert torch.equal(train[5][0], train[5][0])
+    before = torch.stack([train[i][0] for i in range(20)])
+    train.set_epoch(1)
+    after = torch.stack([train[i][0] for i in range(20)])
+    assert not torch.equal(before, after)
+
+
+def test_random_crop_flip_matches_shift():
+    x = torch.arange(16.0).view(1, 4, 4)
+    aug = RandomCropFlip(padding=1, flip=False)
+    seen = set()
+    for key in (data._mix(k) for k in range(200)):
+        out = aug(x, key)
+        dy, dx = key % 3 - 1, (key >> 16) % 3 - 1
+        seen.add((dy, dx))
+        ref = torch.zeros_like(x)
+        for i in range(4):
+            for j in range(4):
+                if 0 <= i + dy < 4 and 0 <= j + dx < 4:
+                    ref[0, i, j] = x[0, i + dy, j + dx]
+        assert torch.equal(out, ref)
+    assert len(seen) == 9
+    flips = sum(torch.equal(RandomCropFlip(0, True)(x, k), x.flip(-1)) for k in range(0, 1 << 36, 1 << 31))
+    assert 0 < flips < 32
+
+
+# ---------------------------------------------------------------- subset / loader
+
+
+def test_subset_balanced_deterministic():
+    ds = load_dataset("digits")
+    a = subset(ds, 55, seed=1)
+    b = subset(ds, 55, seed=1)
+    c = subset(ds, 55, seed=2)
+    assert a.indices == b.indices != c.indices
+    counts = torch.bincount(ds.targets[a.indices], minlength=10)
+    assert counts.max() - counts.min() <= 1 and counts.sum() == 55
+    assert subset(ds, None) is ds and subset(ds, 10**6) is ds
+    nested = subset(a, 20, seed=0)
+    counts = torch.bincount(ds.targets[[a.indices[i] for i in nested.indices]], minlength=10)
+    assert counts.tolist() == [2] * 10
+    with pytest.raises(ValueError):
+        subset(ds, 0)
+
+
+def test_make_loader_reproducible_and_resumable():
+    ds = subset(load_dataset("digits", recipe="paper"), 200, seed=0)
+
+    def epoch_batches(loader, epoch):
+        set_epoch(loader, epoch)
+        return [(x.clone(), y.clone()) for x, y in loader]
+
+    l1 = make_loader(ds, 64, train=True, seed=7)
+    run = [epoch_batches(l1, e) for e in range(2)]
+    # a fresh loader "resumed" at epoch 1 reproduces epoch 1 exactly
+    l2 = make_loader(ds, 64, train=True, seed=7)
+    resumed = epoch_batches(l2, 1)
+    for (xa, ya), (xb, yb) in zip(run[1], resumed):
+        assert torch.equal(xa, xb) and torch.equal(ya, yb)
+    assert not torch.equal(run[0][0][1], run[1][0][1])  # epochs differ
+    assert sum(len(y) for _, y in run[0]) == 200
+    # evaluation order is the dataset order
+    ev = make_loader(ds, 50, train=False)
+    ys = torch.cat([y for _, y in ev])
+    assert torch.equal(ys, torch.tensor([ds[i][1] for i in range(len(ds))]))
+
+
+# ---------------------------------------------------------------- Fashion-MNIST (Debian)
+
+
+@pytest.mark.skipif(
+    not DEBIAN_FMNIST.is_dir(),
+    reason="Debian's Fashion-MNIST files are absent: apt-get install dataset-fashion-mnist",
+)
+def test_fashion_mnist_from_debian(tmp_path):
+    train = load_dataset("fashion-mnist", root=tmp_path, train=True, download=False)
+    test = load_dataset("fashion-mnist", root=tmp_path, train=False, download=False)
+    assert (len(train), len(test)) == (60000, 10000)
+    x, y = test[0]
+    assert x.shape == (1, 28, 28) and 0 <= y < 10
+    assert torch.bincount(train.targets).tolist() == [6000] * 10
+    assert (tmp_path / "FashionMNIST" / "raw" / "train-images-idx3-ubyte").is_file()
+    xs = train.images[:5000].float() / 255
+    assert abs(xs.mean().item() - 0.286) < 0.01
+    assert train.classes[0] == "T-shirt/top"
+
+
+def _write_idx(path, arr):
+    arr = np.asarray(arr, dtype=np.uint8)
+    header = bytes([0, 0, 8, arr.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in arr.shape)
+    with gzip.open(path, "wb") as f:
+        f.write(header + arr.tobytes())
+
+
+def test_mnist_from_gz_in_root(tmp_path):
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 12), ("t10k", 5)):
+        _write_idx(raw / f"{split}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28)))
+        _write_idx(raw / f"{split}-labels-idx1-ubyte.gz", np.arange(n) % 10)
+    ds = load_dataset("mnist", root=tmp_path, train=False, download=False)
+    assert len(ds) == 5 and ds.targets.tolist() == [0, 1, 2, 3, 4]
+    assert ds[0][0].shape == (1, 28, 28)
+
+
+# ---------------------------------------------------------------- CIFAR (self-written pickles)
+
+
+def _pickle(path, obj):
+    with open(path, "wb") as f:
+        pickle.dump(obj, f)
+
+
+def _write_cifar10(root, per_batch=4):
+    folder = root / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        labels = [int(v) for v in rng.integers(0, 10, per_batch)]
+        data_ = rng.integers(0, 256, (per_batch, 3072), dtype=np.uint8)
+        _pickle(folder / name, {"batch_label": name, "labels": labels, "data": data_,
+                                "filenames": [f"{name}_{i}.png" for i in range(per_batch)]})
+    _pickle(folder / "batches.meta", {"label_names": [f"class{i}" for i in range(10)],
+                                      "num_cases_per_batch": per_batch, "num_vis": 3072})
+    return folder
+
+
+def test_cifar10_from_user_pickles(tmp_path):
+    folder = _write_cifar10(tmp_path)
+    train = load_dataset("cifar10", root=tmp_path, train=True, download=False)
+    test = load_dataset("cifar10", root=tmp_path, train=False, download=False, recipe="paper")
+    assert (len(train), len(test)) == (20, 4)
+    assert test.augment is None
+    x, y = train[0]
+    assert x.shape == (3, 32, 32) and x.dtype == torch.float32 and 0 <= y < 10
+    # pixel layout: channel-major rows of 32, like the real files
+    with open(folder / "data_batch_1", "rb") as f:
+        batch = pickle.load(f)
+    raw = torch.from_numpy(batch["data"][0].reshape(3, 32, 32)).float() / 255
+    mean = torch.tensor(dataset_info("cifar10").mean).view(3, 1, 1)
+    std = torch.tensor(dataset_info("cifar10").std).view(3, 1, 1)
+    assert torch.allclose(x, (raw - mean) / std, atol=1e-6)
+    assert y == batch["labels"][0]
+    assert train.classes[3] == "class3"
+    paper = load_dataset("cifar10", root=tmp_path, train=True, recipe="paper", download=False)
+    assert paper.augment.padding == 4 and paper.augment.flip
+
+
+def test_cifar100_from_user_pickles(tmp_path):
+    folder = tmp_path / "cifar-100-python"
+    folder.mkdir()
+    rng = np.random.default_rng(1)
+    for name, n in (("train", 7), ("test", 3)):
+        _pickle(folder / name, {"filenames": [f"{i}.png" for i in range(n)], "batch_label": name,
+                                "fine_labels": [int(v) for v in rng.integers(0, 100, n)],
+                                "coarse_labels": [int(v) for v in rng.integers(0, 20, n)],
+                                "data": rng.integers(0, 256, (n, 3072), dtype=np.uint8)})
+    _pickle(folder / "meta", {"fine_label_names": [f"f{i}" for i in range(100)],
+                              "coarse_label_names": [f"c{i}" for i in range(20)]})
+    train = load_dataset("cifar100", root=tmp_path, train=True, download=False)
+    test = load_dataset("cifar100", root=tmp_path, train=False, download=False)
+    assert (len(train), len(test)) == (7, 3)
+    with open(folder / "test", "rb") as f:
+        labels = pickle.load(f)["fine_labels"]
+    assert [test[i][1] for i in range(3)] == labels
+    assert test[0][0].shape == (3, 32, 32) and len(train.classes) == 100
+
+
+# ---------------------------------------------------------------- Tiny-ImageNet (self-written tree)
+
+
+def _write_tiny(root):
+    from PIL import Image
+
+    base = root / "tiny-imagenet-200"
+    wnids = ["n02", "n01", "n03"]  # unsorted on purpose: classes are the sorted wnids
+    (base).mkdir(parents=True)
+    (base / "wnids.txt").write_text("\n".join(wnids) + "\n")
+    colours = {"n01": (255, 0, 0), "n02": (0, 255, 0), "n03": (0, 0, 255)}
+    for w in wnids:
+        folder = base / "train" / w / "images"
+        folder.mkdir(parents=True)
+        for k in range(2):
+            Image.new("RGB", (64, 64), colours[w]).save(folder / f"{w}_{k}.JPEG")
+        (base / "train" / w / f"{w}_boxes.txt").write_text("")
+    val = base / "val" / "images"
+    val.mkdir(parents=True)
+    ann = []
+    for i, w in enumerate(["n03", "n01", "n02", "n01"]):
+        mode = "L" if i == 3 else "RGB"  # Tiny-ImageNet holds a few grey JPEGs
+        colour = 76 if mode == "L" else colours[w]
+        Image.new(mode, (64, 64), colour).save(val / f"val_{i}.JPEG")
+        ann.append(f"val_{i}.JPEG\t{w}\t0\t0\t63\t63")
+    (base / "val" / "val_annotations.txt").write_text("\n".join(ann) + "\n")
+    return base
+
+
+def test_tiny_imagenet_tree(tmp_path):
+    _write_tiny(tmp_path)
+    train = load_dataset("tiny-imagenet", root=tmp_path, train=True, download=False)
+    val = load_dataset("tiny-imagenet", root=tmp_path, train=False, download=False)
+    assert train.classes == ["n01", "n02", "n03"]
+    assert len(train) == 6 and sorted(train.targets.tolist()) == [0, 0, 1, 1, 2, 2]
+    assert val.targets.tolist() == [2, 0, 1, 0]
+    x, y = val[0]
+    assert x.shape == (3, 64, 64) and y == 2
+    # the colour follows the label: n03 is blue in the self-written tree
+    mean = torch.tensor(dataset_info("tiny-imagenet").mean)
+    std = torch.tensor(dataset_info("tiny-imagenet").std)
+    pixel = x[:, 32, 32] * std + mean
+    assert pixel.argmax().item() == 2
+    assert val[3][0].shape == (3, 64, 64)  # grey JPEG converted to RGB
+    for i in range(len(train)):
+        xi, yi = train[i]
+        assert (xi[:, 32, 32] * std + mean).argmax().item() == yi
+    paper = load_dataset("tiny-imagenet", root=tmp_path, train=True, recipe="paper", download=False)
+    assert paper[0][0].shape == (3, 64, 64)
+
+
+def test_tiny_imagenet_missing(tmp_path):
+    with pytest.raises(DatasetNotFoundError) as err:
+        load_dataset("tiny-imagenet", root=tmp_path, download=False)
+    msg = str(err.value)
+    assert "tiny-imagenet-200" in msg and "val_annotations.txt" in msg and "wnids.txt" in msg
+
+
+# ---------------------------------------------------------------- offline errors
+
+
+def test_missing_cifar_without_download(tmp_path):
+    for name, folder in (("cifar10", "cifar-10-batches-py"), ("cifar100", "cifar-100-python")):
+        with pytest.raises(DatasetNotFoundError) as err:
+            load_dataset(name, root=tmp_path, download=False)
+        assert str(tmp_path / folder) in str(err.value)
+        assert "cs.toronto.edu/~kriz/cifar.html" in str(err.value)
+    assert issubclass(DatasetNotFoundError, FileNotFoundError)
+
+
+def test_missing_cifar_download_fails_fast(tmp_path):
+    """On this offline machine (and anywhere, with the network cut) download=True fails fast."""
+    t0 = time.monotonic()
+    with pytest.MonkeyPatch.context() as mp:
+        def refuse(*args, **kwargs):
+            raise OSError("network disabled by test")
+
+        mp.setattr(socket, "create_connection", refuse)
+        mp.setattr(urllib.request, "urlopen", refuse)
+        with pytest.raises(DatasetNotFoundError) as err:
+            load_dataset("cifar10", root=tmp_path, download=True)
+    assert time.monotonic() - t0 < 10
+    msg = str(err.value)
+    assert str(tmp_path / "cifar-10-batches-py") in msg and "data_batch_1" in msg
+    assert "failed" in msg
+
+
+def test_download_error_is_converted(tmp_path):
+    """A host that answers but a download that breaks still gives DatasetNotFoundError."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(data, "_reachable", lambda url, timeout=5.0: None)
+
+        def broken(*args, **kwargs):
+            raise urllib.error.URLError("connection reset")
+
+        mp.setattr(urllib.request, "urlopen", broken)
+        with pytest.raises(DatasetNotFoundError, match="cifar-100-python"):
+            load_dataset("cifar100", root=tmp_path, download=True)
+        with pytest.raises(DatasetNotFoundError, match="tiny-imagenet-200"):
+            load_dataset("tiny-imagenet", root=tmp_path, download=True)
+
+
+def test_real_network_state_fails_cleanly(tmp_path):
+    """Without patches: offline this raises quickly; online it is skipped (no 170 MB download)."""
+    if data._reachable("https://www.cs.toronto.edu/", timeout=3.0) is None:
+        pytest.skip("network reachable: not downloading CIFAR-10 in a test")
+    t0 = time.monotonic()
+    with pytest.raises(DatasetNotFoundError) as err:
+        load_dataset("cifar10", root=tmp_path, download=True)
+    assert time.monotonic() - t0 < 15
+    assert str(tmp_path / "cifar-10-batches-py") in str(err.value)
+
+
+def test_workers_give_the_same_batches():
+    ds = subset(load_dataset("digits", recipe="paper"), 150, seed=0)
+
+    def batches(num_workers):
+        loader = make_loader(ds, 64, train=True, seed=5, num_workers=num_workers)
+        set_epoch(loader, 2)
+        return list(loader)
+
+    for (xa, ya), (xb, yb) in zip(batches(0), batches(2)):
+        assert torch.equal(xa, xb) and torch.equal(ya, yb)
+
+
+def test_cifar10_from_tarball_in_root(tmp_path):
+    import shutil
+    import tarfile
+
+    folder = _write_cifar10(tmp_path, per_batch=2)
+    with tarfile.open(tmp_path / "cifar-10-python.tar.gz", "w:gz") as tar:
+        tar.add(folder, arcname="cifar-10-batches-py")
+    shutil.rmtree(folder)
+    ds = load_dataset("cifar10", root=tmp_path, train=False, download=False)
+    assert len(ds) == 2 and (folder / "test_batch").is_file()
