@@ -6,6 +6,7 @@ from __future__ import annotations
 import torch
 from snntorch import Leaky
 
+from ..export import nir_trace_guard  # NIR export guard, see nir_exportable
 from ..functional.projection import PROJECTIONS, get_projection
 from ..functional.update import window_scan
 from ..functional.windows import (
@@ -200,6 +201,11 @@ class ProjLeaky(Leaky):
         self.projection = projection
         self.condense = condense
         self._project = get_projection(projection)
+        # NIR export guard (snntorch_ms/export.py): snntorch's exporter writes any
+        # Leaky subclass as a plain nir.LIF; a neuron that is not exactly a Leaky
+        # gets a pre-hook that raises while nirtorch's graph tracer runs it.
+        if not self.nir_exportable:
+            self.register_forward_pre_hook(nir_trace_guard)
 
     def extra_repr(self) -> str:
         proj = self.projection if isinstance(self.projection, str) else "callable"
@@ -207,6 +213,15 @@ class ProjLeaky(Leaky):
             f"windows={self.windows!r}, groups={self.groups}, projection={proj!r}, "
             f"condense={self.condense!r}, reset_mechanism={self.reset_mechanism!r}"
         )
+
+    # -- NIR export (see snntorch_ms/export.py) ---------------------------------
+
+    @property
+    def nir_exportable(self) -> bool:
+        """Whether NIR export as a plain ``nir.LIF`` is faithful: True only when
+        this neuron is exactly :class:`snntorch.Leaky` (no windows, or
+        ``groups=1``, and ``projection="none"``)."""
+        return not self.windowed and self.projection == "none"
 
     # -- layout helpers -------------------------------------------------------
 
