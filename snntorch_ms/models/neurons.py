@@ -23,6 +23,7 @@ from torch import nn
 
 from .._neurons import ProjLeaky
 from ..functional.windows import recompose_spikes
+from ..surrogate import get_surrogate
 
 __all__ = [
     "NEURONS",
@@ -235,6 +236,9 @@ def make_neuron(kind: str, channels: Optional[int] = None, windows="quad", group
     params = {**NEURON_DEFAULTS, **kwargs}
     for key in ("init_hidden", "output"):
         params.pop(key, None)
+    if isinstance(params.get("spike_grad"), str):
+        # a surrogate by name ("atan", "rectangular:width=1"), e.g. from the command line
+        params["spike_grad"] = get_surrogate(params["spike_grad"])
     if kind == "proj":
         neuron = ProjLeaky(init_hidden=True, output=True, windows=windows, groups=groups,
                            **params)
