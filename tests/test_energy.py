@@ -1,0 +1,445 @@
+"""Tests of snntorch_ms.energy: hand-computed operation counts, firing rates and joules."""
+
+import doctest
+import json
+import math
+
+import pytest
+import snntorch as snn
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import snntorch_ms.energy as energy_mod
+from snntorch_ms.energy import (
+    E_AC,
+    E_MAC,
+    EnergyReport,
+    compare,
+    energy_ratio,
+    measure_energy,
+)
+
+PJ = 1e-12
+
+
+def _no_hooks(model):
+    return all(
+        not m._forward_hooks and not m._forward_pre_hooks and not m._forward_hooks_with_kwargs
+        for m in model.modules()
+    )
+
+
+def _set(linear, weight, bias=None):
+    with torch.no_grad():
+        linear.weight.copy_(torch.as_tensor(weight, dtype=torch.float32))
+        if bias is not None:
+            linear.bias.copy_(torch.as_tensor(bias, dtype=torch.float32))
+    return linear
+
+
+class SpikingMLP(nn.Module):
+    """Linear(2, 4) -> Leaky -> Linear(4, 3), with weights chosen so that the spikes are known."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1 = _set(nn.Linear(2, 4, bias=False), [[1.0, 0.0], [0.0, 1.0], [2.0, 0.0], [0.0, 0.0]])
+        self.lif = snn.Leaky(beta=0.5, threshold=1.0)
+        self.fc2 = nn.Linear(4, 3)
+
+    def forward(self, x):
+        spk, _ = self.lif(self.fc1(x), self.lif.init_leaky())
+        return self.fc2(spk)
+
+
+# ---------------------------------------------------------------------------
+# synaptic operation counts, honest convention
+# ---------------------------------------------------------------------------
+
+
+def test_linear_real_input_is_macs():
+    r = measure_energy(nn.Linear(4, 3), torch.tensor([[0.1, 0.2, 0.3, 0.4], [0.5, -1.0, 2.0, 3.0]]))
+    (row,) = r.rows
+    assert (row.kind, row.calls, row.ops, row.macs, row.acs) == ("linear", 1, 24, 24, 0)
+    assert r.macs == 24 and r.acs == 0
+    assert r.batch_size == 2
+    assert r.total_j == pytest.approx(24 * 4.6 * PJ)
+    assert r.per_image_j == pytest.approx(12 * 4.6 * PJ)
+
+
+def test_linear_leading_dims_are_rows():
+    x = torch.randn(2, 5, 4) + 3.0  # 10 rows
+    r = measure_energy(nn.Linear(4, 3), x)
+    assert r.rows[0].ops == 10 * 12 and r.macs == 120
+
+
+def test_linear_binary_input_is_acs():
+    lin = nn.Linear(4, 3)
+    r = measure_energy(lin, torch.tensor([[1.0, 0.0, 1.0, 0.0]]))
+    assert (r.rows[0].ops, r.rows[0].macs, r.rows[0].acs) == (12, 0, 6)
+    assert r.rows[0].input_rate == pytest.approx(0.5)
+    assert r.rows[0].binary_calls == 1
+    assert r.total_j == pytest.approx(6 * 0.9 * PJ)
+    # graded spikes of one magnitude are still binary
+    r = measure_energy(lin, torch.tensor([[0.5, 0.0, 0.5, 0.0]]))
+    assert (r.macs, r.acs) == (0, 6)
+    # two magnitudes: real-valued, every operation a MAC
+    r = measure_energy(lin, torch.tensor([[1.0, 0.0, 2.0, 0.0]]))
+    assert (r.macs, r.acs) == (12, 0)
+    # all zeros: binary, nothing to do
+    r = measure_energy(lin, torch.zeros(1, 4))
+    assert (r.macs, r.acs, r.total_j) == (0, 0, 0.0)
+
+
+def test_energy_formula_mixed():
+    net = nn.Sequential(nn.Linear(4, 3), nn.Linear(3, 2))
+    # second layer input is real-valued (outputs of the first)
+    x = torch.tensor([[1.0, 0.0, 1.0, 0.0]])
+    _set(net[0], torch.arange(12.0).view(3, 4) / 10, [0.0, 0.0, 0.0])
+    r = measure_energy(net, x)
+    assert [(row.macs, row.acs) for row in r.rows] == [(0, 6), (6, 0)]
+    assert r.total_j == pytest.approx(r.macs * E_MAC + r.acs * E_AC)
+    assert r.total_j == pytest.approx(6 * 4.6e-12 + 6 * 0.9e-12)
+    custom = measure_energy(net, x, e_mac=1.0, e_ac=0.25)
+    assert custom.total_j == pytest.approx(6 * 1.0 + 6 * 0.25)
+
+
+def test_conv2d_real_input_macs():
+    conv = nn.Conv2d(1, 2, 3, padding=0)
+    r = measure_energy(conv, torch.rand(1, 1, 4, 4) + 0.1)
+    assert (r.rows[0].kind, r.rows[0].ops, r.macs, r.acs) == ("conv2d", 72, 72, 0)
+    assert r.total_j == pytest.approx(72 * 4.6 * PJ)
+
+
+def test_conv2d_binary_input_exact_acs():
+    conv = nn.Conv2d(1, 2, 3, padding=0)
+    x = torch.zeros(1, 1, 4, 4)
+    x[0, 0, 0, 0] = 1.0  # seen by output (0, 0) only: 1 tap x 2 channels
+    assert measure_energy(conv, x).acs == 2
+    x = torch.zeros(1, 1, 4, 4)
+    x[0, 0, 1, 1] = 1.0  # seen by all four outputs: 4 taps x 2 channels
+    assert measure_energy(conv, x).acs == 8
+    padded = nn.Conv2d(1, 2, 3, padding=1)  # 4x4 output, 288 ops
+    x = torch.zeros(1, 1, 4, 4)
+    x[0, 0, 0, 0] = 1.0  # corner: read by outputs (0,0) (0,1) (1,0) (1,1)
+    r = measure_energy(padded, x)
+    assert (r.rows[0].ops, r.acs, r.macs) == (288, 8, 0)
+
+
+def _brute_conv_acs(conv, x):
+    """Reference count with unfold: taps whose input is non-zero, times out_channels/groups."""
+    mask = (x != 0).float()
+    pad = conv.padding
+    if pad == "same":  # odd kernels only: symmetric padding
+        pad = tuple(d * (k - 1) // 2 for d, k in zip(conv.dilation, conv.kernel_size))
+    if conv.padding_mode != "zeros":
+        mask = F.pad(mask, conv._reversed_padding_repeated_twice, mode=conv.padding_mode)
+        pad = 0
+    g = conv.groups
+    b, c, h, w = mask.shape
+    total = 0
+    for gi in range(g):
+        part = mask[:, gi * c // g:(gi + 1) * c // g]
+        cols = F.unfold(part, conv.kernel_size, dilation=conv.dilation, padding=pad,
+                        stride=conv.stride)
+        total += int(cols.sum().item())
+    return total * conv.out_channels // g
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(in_channels=4, out_channels=6, kernel_size=3, stride=2, padding=1),
+    dict(in_channels=4, out_channels=6, kernel_size=(3, 2), dilation=2, padding=(2, 1), groups=2),
+    dict(in_channels=2, out_channels=3, kernel_size=3, padding=1, padding_mode="circular"),
+    dict(in_channels=3, out_channels=3, kernel_size=3, padding="same", groups=3),
+])
+def test_conv2d_binary_acs_match_brute_force(kwargs):
+    torch.manual_seed(0)
+    conv = nn.Conv2d(**kwargs)
+    x = (torch.rand(2, kwargs["in_channels"], 7, 6) < 0.3).float()
+    r = measure_energy(conv, x)
+    assert r.macs == 0
+    assert r.acs == _brute_conv_acs(conv, x)
+    # the dense count: output elements x (C_in / groups) x kernel taps
+    out = conv(x)
+    assert r.rows[0].ops == out.numel() * (conv.in_channels // conv.groups) * math.prod(conv.kernel_size)
+
+
+def test_conv1d_counts():
+    conv = nn.Conv1d(2, 3, 3)  # length 5 -> 3 outputs: 3*3 outputs x 2*3 taps = 54
+    r = measure_energy(conv, torch.rand(1, 2, 5) + 0.5)
+    assert (r.rows[0].kind, r.macs) == ("conv1d", 54)
+    x = torch.zeros(1, 2, 5)
+    x[0, 0, 2] = 1.0  # middle position read by all 3 outputs (one tap each) x 3 channels
+    assert measure_energy(conv, x).acs == 9
+
+
+@pytest.mark.filterwarnings("ignore:LSTM with projections")
+def test_lstm_counts():
+    lstm = nn.LSTM(3, 5, batch_first=True)
+    x = torch.rand(2, 7, 3) + 0.1  # 14 tokens x 4*5*(3+5)
+    r = measure_energy(lstm, x)
+    assert (r.rows[0].kind, r.rows[0].ops, r.macs, r.acs) == ("lstm", 14 * 160, 2240, 0)
+    # binary input: still MACs (real-valued recurrent state)
+    r = measure_energy(lstm, (torch.rand(2, 7, 3) < 0.5).float())
+    assert (r.macs, r.acs) == (2240, 0)
+    # two layers, bidirectional: layer 0: 2*4*5*(3+5)=320; layer 1 (input 10): 2*4*5*(10+5)=600
+    deep = nn.LSTM(3, 5, num_layers=2, bidirectional=True)  # time-major [L, N, I]
+    r = measure_energy(deep, torch.rand(7, 2, 3) + 0.1, batch_size=2)
+    assert r.macs == 14 * 920 and r.batch_size == 2
+    # unbatched input [L, I]
+    assert measure_energy(lstm, torch.rand(7, 3) + 0.1).macs == 7 * 160
+    # projection: gates use P for the recurrent term, plus H*P for the projection
+    proj = nn.LSTM(3, 5, proj_size=2, batch_first=True)
+    assert measure_energy(proj, torch.rand(1, 4, 3) + 0.1).macs == 4 * (4 * 5 * (3 + 2) + 5 * 2)
+
+
+def test_gru_counts():
+    gru = nn.GRU(3, 5, batch_first=True)
+    r = measure_energy(gru, torch.rand(2, 7, 3) + 0.1)
+    assert (r.rows[0].kind, r.macs) == ("gru", 14 * 3 * 5 * 8)
+
+
+def test_repeated_calls_accumulate():
+    class Loop(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 3)
+
+        def forward(self, x):
+            return sum(self.fc(x * (t + 1)) for t in range(3))  # calls 2, 3 are real-valued
+
+    x = torch.tensor([[1.0, 0.0, 1.0, 0.0]])
+    r = measure_energy(Loop(), x)
+    (row,) = r.rows
+    # call 1: {0, 1} binary -> 6 ACs; call 2: {0, 2} binary -> 6 ACs; call 3 likewise
+    assert (row.calls, row.ops, row.macs, row.acs, row.binary_calls) == (3, 36, 0, 18, 3)
+
+
+# ---------------------------------------------------------------------------
+# firing rates, neuron work, paper convention
+# ---------------------------------------------------------------------------
+
+
+def test_leaky_firing_rate_and_honest_energy():
+    net = SpikingMLP()
+    # fc1 currents: sample 1 [1.5, 0.5, 3.0, 0] -> spikes [1, 0, 1, 0]
+    #               sample 2 [0.2, 1.2, 0.4, 0] -> spikes [0, 1, 0, 0]
+    x = torch.tensor([[1.5, 0.5], [0.2, 1.2]])
+    r = measure_energy(net, x)
+    assert r.firing_rates == {"lif": pytest.approx(3 / 8)}
+    assert r.mean_rate == pytest.approx(3 / 8)
+    assert [(row.name, row.ops, row.macs, row.acs) for row in r.rows] == [
+        ("fc1", 16, 16, 0),
+        ("fc2", 24, 0, 9),  # 3 spikes x 3 outputs
+    ]
+    assert r.rows[1].input_rate == pytest.approx(3 / 8)
+    assert r.total_j == pytest.approx(16 * 4.6 * PJ + 9 * 0.9 * PJ)
+    assert r.per_image_j == pytest.approx(r.total_j / 2)
+
+
+def test_neuron_ops_reported_apart():
+    net = SpikingMLP()
+    x = torch.tensor([[1.5, 0.5], [0.2, 1.2]])
+    r = measure_energy(net, x)
+    assert r.neuron_updates == 8
+    per_update = energy_mod.NEURON_MACS_PER_UPDATE + energy_mod.NEURON_ACS_PER_UPDATE
+    assert r.neuron_ops == 8 * per_update
+    assert r.neuron_energy_j == pytest.approx(
+        8 * (energy_mod.NEURON_MACS_PER_UPDATE * 4.6 + energy_mod.NEURON_ACS_PER_UPDATE * 0.9) * PJ)
+    assert r.neuron_energy_j > 0
+    # the headline is the synaptic work only
+    assert r.total_j == pytest.approx(sum(row.energy_j for row in r.rows))
+    assert r.total_j == pytest.approx(16 * 4.6 * PJ + 9 * 0.9 * PJ)
+
+
+def test_firing_rate_over_timesteps_and_init_hidden():
+    lif = snn.Leaky(beta=1.0, threshold=1.0, init_hidden=True, reset_mechanism="zero")
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lif = lif
+
+        def forward(self, x):
+            lif.reset_mem()
+            return torch.stack([self.lif(x) for _ in range(4)])
+
+    # constant current 0.6 (no leak): membrane 0.6, 1.2 (spike, reset), 0.6, 1.2 (spike) -> 2/4
+    # current 0: never; current 2: spikes every step -> overall (2 + 0 + 4) / 12
+    r = measure_energy(Net(), torch.tensor([[0.6, 0.0, 2.0]]))
+    assert r.firing_rates == {"lif": pytest.approx(6 / 12)}
+    assert r.neuron_updates == 12
+
+
+def test_paper_convention_by_hand():
+    net = SpikingMLP()
+    x = torch.tensor([[1.5, 0.5], [0.2, 1.2]])
+    r = measure_energy(net, x, convention="paper")
+    s = 3 / 8
+    assert r.convention == "paper" and r.mean_rate == pytest.approx(s)
+    assert r.mult_layers == ["fc1", "fc2"]  # first layer and classifier
+    # additions: every op x s; multiplications: ops of first layer and classifier
+    assert [(row.name, row.macs, row.acs) for row in r.rows] == [
+        ("fc1", 16, pytest.approx(16 * s)),
+        ("fc2", 24, pytest.approx(24 * s)),
+    ]
+    expected = (16 + 24) * s * 0.9 * PJ + (16 + 24) * 4.6 * PJ
+    assert r.total_j == pytest.approx(expected)
+    assert "PAPER convention" in r.as_table()
+
+
+def test_paper_convention_middle_layer_adds_only():
+    torch.manual_seed(0)
+    net = nn.Sequential(
+        nn.Linear(4, 6), snn.Leaky(beta=0.5, init_hidden=True),
+        nn.Linear(6, 5), snn.Leaky(beta=0.5, init_hidden=True),
+        nn.Linear(5, 2),
+    )
+    x = torch.randn(3, 4) * 3
+    r = measure_energy(net, x, convention="paper")
+    rates = r.firing_rates
+    assert set(rates) == {"1", "3"}
+    # mean over all neuron updates (18 of layer 1, 15 of layer 3)
+    assert r.mean_rate == pytest.approx((rates["1"] * 18 + rates["3"] * 15) / 33)
+    s = r.mean_rate
+    ops = {"0": 3 * 24, "2": 3 * 30, "4": 3 * 10}
+    assert {row.name: row.ops for row in r.rows} == ops
+    assert {row.name: row.macs for row in r.rows} == {"0": 72, "2": 0, "4": 30}
+    assert r.total_j == pytest.approx(sum(ops.values()) * s * 0.9 * PJ + (72 + 30) * 4.6 * PJ)
+    # explicit choice of multiplied layers
+    q = measure_energy(net, x, convention="paper", paper_mult_layers=["0"])
+    assert {row.name: row.macs for row in q.rows} == {"0": 72, "2": 0, "4": 0}
+    with pytest.raises(ValueError, match="paper_mult_layers"):
+        measure_energy(net, x, convention="paper", paper_mult_layers=["nope"])
+
+
+def test_paper_convention_ann_costs_5_5_pj_per_mac():
+    ann = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
+    x = torch.rand(2, 4) + 0.1
+    r = measure_energy(ann, x, convention="paper")
+    assert r.mean_rate is None and r.firing_rates == {}
+    assert r.total_j == pytest.approx((24 + 12) * 5.5 * PJ)
+    honest = measure_energy(ann, x)  # real-valued input: the first layer is 24 MACs at 4.6 pJ
+    assert (honest.rows[0].macs, honest.rows[0].energy_j) == (24, pytest.approx(24 * 4.6 * PJ))
+
+
+def test_projleaky_is_found_as_a_neuron():
+    from snntorch_ms import ProjLeaky
+
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), ProjLeaky(beta=0.5, init_hidden=True),
+                        nn.Conv2d(2, 2, 3, padding=1))
+    x = torch.randn(2, 1, 4, 4) * 2
+    r = measure_energy(net, x)
+    assert set(r.firing_rates) == {"1"}
+    assert 0.0 <= r.firing_rates["1"] <= 1.0
+    assert r.rows[0].macs == 2 * 16 * 2 * 9  # real-valued image
+    # condense="or" spikes are binary: the second conv is billed as ACs
+    assert r.rows[1].macs == 0 and r.rows[1].binary_calls == 1
+
+
+# ---------------------------------------------------------------------------
+# hooks, errors, serialisation, plot, comparison
+# ---------------------------------------------------------------------------
+
+
+def test_hooks_removed_after_call():
+    net = SpikingMLP()
+    measure_energy(net, torch.rand(2, 2))
+    assert _no_hooks(net)
+
+
+def test_hooks_removed_when_forward_raises():
+    class Boom(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 3)
+            self.lif = snn.Leaky(beta=0.5, init_hidden=True)
+
+        def forward(self, x):
+            self.lif(self.fc(x))
+            raise RuntimeError("boom")
+
+    net = Boom()
+    with pytest.raises(RuntimeError, match="boom"):
+        measure_energy(net, torch.rand(1, 4))
+    assert _no_hooks(net)
+
+
+def test_existing_hooks_are_kept():
+    net = nn.Linear(4, 3)
+    seen = []
+    handle = net.register_forward_hook(lambda m, i, o: seen.append(1))
+    measure_energy(net, torch.rand(1, 4))
+    assert seen == [1] and len(net._forward_hooks) == 1
+    handle.remove()
+
+
+def test_unknown_convention():
+    with pytest.raises(ValueError, match="honest.*paper"):
+        measure_energy(nn.Linear(4, 3), torch.rand(1, 4), convention="bogus")
+
+
+def test_to_dict_json_round_trip():
+    r = measure_energy(SpikingMLP(), torch.tensor([[1.5, 0.5], [0.2, 1.2]]), convention="paper")
+    d = r.to_dict()
+    text = json.dumps(d)
+    back = json.loads(text)
+    assert back == d
+    rebuilt = EnergyReport.from_dict(back)
+    assert rebuilt == r
+    assert rebuilt.as_table() == r.as_table()
+    assert json.loads(r.to_json()) == d
+
+
+def test_as_table_lists_layers_and_rates():
+    r = measure_energy(SpikingMLP(), torch.tensor([[1.5, 0.5], [0.2, 1.2]]))
+    table = r.as_table()
+    assert "honest convention" in table
+    for token in ("fc1", "fc2", "lif", "0.3750", "neuron-internal"):
+        assert token in table
+    assert str(r) == table
+
+
+def test_plot_writes_png(tmp_path):
+    r = measure_energy(SpikingMLP(), torch.tensor([[1.5, 0.5], [0.2, 1.2]]))
+    path = tmp_path / "energy.png"
+    r.plot(path)
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 1000
+    ann = measure_energy(nn.Linear(4, 3), torch.rand(1, 4))
+    ann.plot(tmp_path / "ann.png")  # no spiking neurons: still plots
+    assert (tmp_path / "ann.png").exists()
+
+
+def test_energy_ratio_and_compare():
+    lin = nn.Linear(4, 3)
+    snn_r = measure_energy(lin, torch.tensor([[1.0, 0.0, 1.0, 0.0]]))  # 6 ACs
+    ann_r = measure_energy(lin, torch.tensor([[0.1, 0.2, 0.3, 0.4], [0.4, 0.3, 0.2, 0.1]]))  # 24 MACs, 2 images
+    assert energy_ratio(snn_r, ann_r) == pytest.approx((12 * 4.6) / (6 * 0.9))
+    c = compare(snn_r, ann_r)
+    assert c["ratio"] == pytest.approx((12 * 4.6) / (6 * 0.9))
+    assert c["ann_macs"] == 12 and c["snn_acs"] == 6
+    with pytest.raises(ValueError, match="convention"):
+        energy_ratio(snn_r, measure_energy(lin, torch.rand(1, 4), convention="paper"))
+    zero = measure_energy(lin, torch.zeros(1, 4))
+    assert energy_ratio(zero, ann_r) == math.inf
+
+
+def test_inputs_as_tuple_and_dict():
+    class Two(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 3)
+
+        def forward(self, a, b):
+            return self.fc(a + b)
+
+    a, b = torch.rand(3, 4) + 0.1, torch.rand(3, 4) + 0.1
+    assert measure_energy(Two(), (a, b)).batch_size == 3
+    assert measure_energy(Two(), {"a": a, "b": b}).macs == 36
+
+
+def test_module_doctests():
+    result = doctest.testmod(energy_mod, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted > 0
