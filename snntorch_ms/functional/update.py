@@ -120,9 +120,16 @@ def window_scan(
     spikes: List[torch.Tensor] = []
     mems: List[torch.Tensor] = []
     groups = cur.shape[1]
+    # R_{p-1} is the Heaviside of U_{p-1} - threshold, which the firing of sub-step p-1
+    # already computed: reuse it unless the membrane changed after firing
+    reuse_spike = not state_quant and reset_delay and fire is None
+    last_fired = None
     for p in range(groups):
         b = lateral[:, p - 1] if (lateral is not None and p > 0) else None
-        reset = reset_signal(carried, threshold, spike_fn)
+        if last_fired is not None:
+            reset = last_fired.detach()
+        else:
+            reset = reset_signal(carried, threshold, spike_fn)
         projected = projection(carried, b, theta)
         mem = membrane_update(cur[:, p], projected, reset, beta, threshold, reset_mechanism)
         if state_quant:
@@ -130,8 +137,10 @@ def window_scan(
         if fire is not None:
             spk = fire(mem)
         else:
-            spk = spike_fn((state_quant(mem) if state_quant else mem) - threshold)
-            spk = spk * graded_spikes_factor
+            fired = spike_fn((state_quant(mem) if state_quant else mem) - threshold)
+            if reuse_spike:
+                last_fired = fired
+            spk = fired * graded_spikes_factor
         if not reset_delay:
             do_reset = spk / graded_spikes_factor - reset  # avoid a double reset
             if reset_mechanism == "subtract":

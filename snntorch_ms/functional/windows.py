@@ -13,7 +13,6 @@ import math
 from typing import List, Sequence, Tuple
 
 import torch
-import torch.nn.functional as F
 
 __all__ = [
     "WINDOW_SCHEMES",
@@ -147,8 +146,37 @@ def cut_windows(x: torch.Tensor, windows: str = "quad", groups: int = 4) -> torc
         raise ValueError(
             f"cut_windows expects a map [B, C, H, W], got shape {tuple(x.shape)}"
         )
-    boxes = window_boxes(x.shape[-2], x.shape[-1], windows, groups)
+    height, width = x.shape[-2], x.shape[-1]
+    boxes = window_boxes(height, width, windows, groups)
+    if _is_partition(height, width, windows, groups):
+        return _partition_to_stack(x, groups)
     return torch.stack([x[..., t:b, l:r] for t, b, l, r in boxes], dim=1)
+
+
+def _is_partition(height: int, width: int, windows: str, groups: int) -> bool:
+    # quad windows of an even map tile it: cutting and recomposing are reshapes
+    if windows != "quad" or groups == 1:
+        return groups == 1
+    return width % 2 == 0 and (groups == 2 or height % 2 == 0)
+
+
+def _partition_to_stack(x: torch.Tensor, groups: int) -> torch.Tensor:
+    b, c, height, width = x.shape
+    if groups == 1:
+        return x.unsqueeze(1)
+    rows = 2 if groups == 4 else 1
+    h, w = height // rows, width // 2
+    tiles = x.reshape(b, c, rows, h, 2, w).permute(0, 2, 4, 1, 3, 5)
+    return tiles.reshape(b, groups, c, h, w)
+
+
+def _stack_to_partition(stack: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    b, groups, c, h, w = stack.shape
+    if groups == 1:
+        return stack[:, 0]
+    rows = 2 if groups == 4 else 1
+    tiles = stack.reshape(b, rows, 2, c, h, w).permute(0, 3, 1, 4, 2, 5)
+    return tiles.reshape(b, c, height, width)
 
 
 def _check_stack(stack: torch.Tensor, size: Sequence[int], windows: str) -> List[Box]:
@@ -166,11 +194,6 @@ def _check_stack(stack: torch.Tensor, size: Sequence[int], windows: str) -> List
             f"windows of {h}x{w}, got {tuple(stack.shape[-2:])}"
         )
     return boxes
-
-
-def _place(window: torch.Tensor, box: Box, height: int, width: int) -> torch.Tensor:
-    t, b, l, r = box
-    return F.pad(window, (l, width - r, t, height - b))
 
 
 def recompose_spikes(stack: torch.Tensor, size: Sequence[int], windows: str = "quad",
@@ -193,7 +216,8 @@ def recompose_spikes(stack: torch.Tensor, size: Sequence[int], windows: str = "q
         \qquad \frac{\partial S}{\partial M} = 1,
 
     where :math:`s` is the magnitude of the spikes: ``magnitude`` (the neuron
-    passes its ``graded_spikes_factor``), or, when ``None``, the largest
+    passes its ``graded_spikes_factor``; passing it states that the stack holds
+    spikes in :math:`\{0, s\}`), or, when ``None``, the largest
     :math:`|S_p|` in the stack.
 
     Example::
@@ -210,9 +234,18 @@ def recompose_spikes(stack: torch.Tensor, size: Sequence[int], windows: str = "q
         raise ValueError(f"unknown condense={condense!r}: expected 'or' or 'mean'")
     height, width = int(size[0]), int(size[1])
     boxes = _check_stack(stack, size, windows)
-    total = sum(_place(stack[:, p], box, height, width) for p, box in enumerate(boxes))
-    n = coverage(height, width, windows, len(boxes), device=stack.device, dtype=stack.dtype)
-    mean = total / n
+    if _is_partition(height, width, windows, len(boxes)):
+        mean = _stack_to_partition(stack, height, width)  # one window per position
+        if magnitude is not None:
+            # spikes in {0, s} (the neuron's promise with ``magnitude``): with one window
+            # per position the condensed map is the mean itself, in value and gradient
+            return mean
+    else:
+        total = stack.new_zeros(stack.shape[0], *stack.shape[2:-2], height, width)
+        for p, (t, b, l, r) in enumerate(boxes):
+            total[..., t:b, l:r] += stack[:, p]
+        n = coverage(height, width, windows, len(boxes), device=stack.device, dtype=stack.dtype)
+        mean = total / n
     if condense == "mean":
         return mean
     if magnitude is None:
@@ -246,10 +279,10 @@ def recompose_membrane(stack: torch.Tensor, size: Sequence[int],
     """
     height, width = int(size[0]), int(size[1])
     boxes = _check_stack(stack, size, windows)
-    out = _place(stack[:, 0], boxes[0], height, width)
-    for p in range(1, len(boxes)):
-        t, b, l, r = boxes[p]
-        mask = torch.zeros(height, width, dtype=torch.bool, device=stack.device)
-        mask[t:b, l:r] = True
-        out = torch.where(mask, _place(stack[:, p], boxes[p], height, width), out)
+    if _is_partition(height, width, windows, len(boxes)):
+        return _stack_to_partition(stack, height, width)
+    # windows written in order into a fresh map: later windows overwrite earlier ones
+    out = stack.new_zeros(stack.shape[0], *stack.shape[2:-2], height, width)
+    for p, (t, b, l, r) in enumerate(boxes):
+        out[..., t:b, l:r] = stack[:, p]
     return out
