@@ -4,17 +4,17 @@ Every loader returns a :class:`torch.utils.data.Dataset` of ``(image, label)``
 pairs: ``image`` is a normalised float tensor ``[C, H, W]`` and ``label`` a
 Python ``int``. Supported names (:data:`DATASETS`):
 
-============== ======= ===== ======== ===============================================
+============== ======= ===== ========== ===============================================
 name           classes shape train/test source
-============== ======= ===== ======== ===============================================
-digits         10      1x16² 1438/359 scikit-learn's bundled ``load_digits``; no download
-mnist          10      1x28² 60k/10k  torchvision (downloads when online)
-fashion-mnist  10      1x28² 60k/10k  ``<root>/FashionMNIST/raw/``, Debian's
-                                      ``dataset-fashion-mnist`` package, or torchvision
-cifar10        10      3x32² 50k/10k  ``<root>/cifar-10-batches-py/`` (torchvision downloads)
-cifar100       100     3x32² 50k/10k  ``<root>/cifar-100-python/`` (torchvision downloads)
-tiny-imagenet  200     3x64² 100k/10k ``<root>/tiny-imagenet-200/`` (the official zip)
-============== ======= ===== ======== ===============================================
+============== ======= ===== ========== ===============================================
+digits         10      1x16² 1438/359   scikit-learn's bundled ``load_digits``; no download
+mnist          10      1x28² 60k/10k    torchvision (downloads when online)
+fashion-mnist  10      1x28² 60k/10k    ``<root>/FashionMNIST/raw/``, Debian's
+                                        ``dataset-fashion-mnist`` package, or torchvision
+cifar10        10      3x32² 50k/10k    ``<root>/cifar-10-batches-py/`` (torchvision downloads)
+cifar100       100     3x32² 50k/10k    ``<root>/cifar-100-python/`` (torchvision downloads)
+tiny-imagenet  200     3x64² 100k/10k   ``<root>/tiny-imagenet-200/`` (the official zip)
+============== ======= ===== ========== ===============================================
 
 When a dataset is missing and cannot be downloaded (no network, or
 ``download=False``), :class:`DatasetNotFoundError` says which files to put where.

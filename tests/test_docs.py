@@ -1,0 +1,171 @@
+"""Docstring checks over the whole package.
+
+* Every ``>>>`` example in every module of ``snntorch_ms`` runs and prints what it
+  says (the ``pytest --doctest-modules`` check, one test per module).
+* Every public name (each module's ``__all__``) has a docstring with an example
+  (``>>>`` or an ``Example`` section) and, unless it is listed below as math-free,
+  its math in a ``.. math::`` block.
+* Every public module has a page in the API reference (``docs/api/``).
+"""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import inspect
+import pkgutil
+import re
+import types
+from pathlib import Path
+
+import pytest
+
+import snntorch_ms
+
+DOCS_API = Path(__file__).resolve().parents[1] / "docs" / "api"
+
+# Modules that need an optional dependency, skipped when it is missing.
+OPTIONAL_DEPENDENCIES = ("triton", "nir", "nirtorch")
+
+# Public names with no math to state: data handling, I/O, configuration, the
+# command line, export guards, layout helpers. Everything else in an ``__all__``
+# (neurons, functions on spikes and membranes, models, energy) must show its
+# math in a ``.. math::`` block.
+MATH_FREE_MODULES = {
+    "snntorch_ms.data",        # datasets, loaders, augmentation
+    "snntorch_ms.cli",         # the command line
+    "snntorch_ms.export",      # NIR export guards
+    "snntorch_ms.__main__",
+}
+MATH_FREE_NAMES = {
+    "snntorch_ms.utils.spiking_neurons",          # lists modules
+    "snntorch_ms.models.base.to_pair",            # size helper
+    "snntorch_ms.models.base.linear_channels_last",  # layout helper
+    "snntorch_ms.models.neurons.schedule_windows",   # picks a window scheme by index
+    "snntorch_ms.models.neurons.fits_windows",       # H, W >= 2
+    "snntorch_ms.models.neurons.MapNeurons",         # hands out neurons in order
+    "snntorch_ms.models.neurons.check_neuron_kwargs",  # validates keywords
+    "snntorch_ms.train.TrainConfig",              # dataclass
+    "snntorch_ms.train.CheckpointError",          # exception
+    "snntorch_ms.train.resolve_config",           # fills in recipe defaults
+    "snntorch_ms.train.build_from_config",        # calls build_model
+    "snntorch_ms.train.train",                    # the training loop (see its module docs)
+    "snntorch_ms.train.evaluate",                 # accuracy and loss on a loader
+    "snntorch_ms.train.load_checkpoint",          # I/O
+    "snntorch_ms.train.load_trained_model",       # I/O
+    "snntorch_ms.train.evaluate_checkpoint",      # I/O + evaluate
+    "snntorch_ms.train.measure_model_energy",     # calls snntorch_ms.energy
+    "snntorch_ms.functional.fused.FusedConfig",   # a named tuple of options
+    "snntorch_ms.functional.fused.fused_unsupported",     # option check
+    "snntorch_ms.functional.fused.recognise_surrogate",   # option check
+    "snntorch_ms.functional.fused.set_fused_compile",     # switch
+    "snntorch_ms.functional.fused.fused_compile_enabled",  # switch
+    "snntorch_ms.functional.fused_triton.triton_available",     # switch / query
+    "snntorch_ms.functional.fused_triton.set_fused_triton",     # switch
+    "snntorch_ms.functional.fused_triton.fused_triton_enabled",  # switch / query
+    "snntorch_ms.energy.EnergyReport",            # a report container
+    "snntorch_ms.energy.LayerEnergy",             # a row of the report
+    "snntorch_ms.energy.compare",                 # a summary dict of two reports
+}
+
+
+def _all_module_names():
+    names = [snntorch_ms.__name__]
+    for info in pkgutil.walk_packages(snntorch_ms.__path__, prefix="snntorch_ms."):
+        if info.name.endswith("__main__"):
+            continue
+        names.append(info.name)
+    return sorted(names)
+
+
+MODULES = _all_module_names()
+
+
+def _import(name: str) -> types.ModuleType:
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as err:
+        if err.name and err.name.split(".")[0] in OPTIONAL_DEPENDENCIES:
+            pytest.skip(f"{name} needs the optional package {err.name!r}")
+        raise
+
+
+def _public_objects():
+    """``(qualified name, module name, object)`` for every public name, once per object."""
+    seen, out = set(), []
+    for modname in MODULES:
+        try:
+            module = importlib.import_module(modname)
+        except ModuleNotFoundError as err:
+            if err.name and err.name.split(".")[0] in OPTIONAL_DEPENDENCIES:
+                continue
+            raise
+        for name in getattr(module, "__all__", ()):
+            obj = getattr(module, name)
+            if isinstance(obj, types.ModuleType):
+                continue  # submodules are checked as modules
+            if not callable(obj):
+                continue  # constants (tuples, dicts, strings): documented by #: comments
+            home = getattr(obj, "__module__", modname) or modname
+            key = (home, getattr(obj, "__qualname__", name))
+            if key in seen:
+                continue
+            seen.add(key)
+            out.append((f"{home}.{getattr(obj, '__qualname__', name)}", home, obj))
+    return out
+
+
+@pytest.mark.parametrize("modname", MODULES)
+def test_doctests(modname):
+    """The ``>>>`` examples of one module run and print what they show."""
+    module = _import(modname)
+    finder = doctest.DocTestFinder(exclude_empty=True)
+    runner = doctest.DocTestRunner(
+        optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE, verbose=False)
+    failures = []
+    for test in finder.find(module, modname):
+        runner.run(test, out=failures.append)
+    assert runner.failures == 0, "".join(failures)
+
+
+PUBLIC = _public_objects()
+
+
+def _doc(obj) -> str:
+    return inspect.getdoc(obj) or ""
+
+
+@pytest.mark.parametrize("qualname,home,obj", PUBLIC, ids=[q for q, _, _ in PUBLIC])
+def test_public_docstring(qualname, home, obj):
+    """A summary, an example, and the math unless the name is math-free."""
+    doc = _doc(obj)
+    problems = []
+    if not doc.strip():
+        problems.append("no docstring")
+    if ">>>" not in doc and not re.search(r"\bExamples?\b", doc):
+        problems.append("no example ('>>>' or an 'Example' section)")
+    math_free = home in MATH_FREE_MODULES or qualname in MATH_FREE_NAMES
+    if not math_free and ".. math::" not in doc:
+        problems.append("no '.. math::' block (or list it in MATH_FREE_NAMES with a reason)")
+    assert not problems, f"{qualname}: " + "; ".join(problems)
+
+
+def _documented_modules():
+    text = "\n".join(p.read_text() for p in DOCS_API.glob("*.rst"))
+    text += "\n".join(p.read_text() for p in DOCS_API.parent.glob("*.md"))
+    return set(re.findall(r"\.\. (?:auto)?module:: ([\w.]+)", text))
+
+
+@pytest.mark.parametrize("modname", [m for m in MODULES
+                                     if not any(part.startswith("_") for part in m.split("."))])
+def test_module_has_api_page(modname):
+    """Every public module is documented in docs/api (automodule or module directive)."""
+    if modname.count(".") > 1 and modname.rsplit(".", 1)[0] in _documented_modules():
+        # a submodule of a documented package may be documented through its package
+        parent = _import(modname.rsplit(".", 1)[0])
+        exported = set(getattr(parent, "__all__", ()))
+        own = set(getattr(_import(modname), "__all__", ()))
+        if own <= exported or modname in _documented_modules():
+            return
+    assert modname in _documented_modules(), (
+        f"{modname} has no page in docs/api/: add an automodule directive for it")
