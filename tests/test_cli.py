@@ -1,0 +1,205 @@
+"""The ``snntorch-ms`` command line: train, kill, resume, eval, energy, errors.
+
+Runs are tiny (200 digits, a quarter-width convnet, 2 epochs, 1 thread) so the
+whole file takes well under a minute of CPU.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from snntorch_ms import data as data_mod
+from snntorch_ms.cli import main, parse_kv
+from snntorch_ms.train import load_checkpoint
+
+# a run that learns a little in 2 short epochs (threshold 0.5 keeps the small
+# net firing); one thread everywhere so in-process and subprocess runs compute
+# the same thing
+TINY = [
+    "--limit-train", "200", "--limit-test", "100", "--epochs", "2", "--batch-size", "25",
+    "--model-arg", "width=0.25", "--neuron-arg", "threshold=0.5", "--energy-images", "16",
+    "--threads", "1", "--no-progress", "--seed", "3",
+]
+ENV = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _states_equal(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory):
+    """An uninterrupted 2-epoch run: (out dir, metrics, checkpoint)."""
+    out = tmp_path_factory.mktemp("cli") / "base"
+    assert main(["train", *TINY, "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    return out, metrics, load_checkpoint(out)
+
+
+def test_train_writes_metrics_checkpoint_and_plots(baseline):
+    out, m, ckpt = baseline
+    for key in ("history", "test_acc", "firing_rates", "energy_j", "ann_energy_j", "energy_ratio",
+                "energy_report", "ann_energy_report", "config", "timing", "paper_convention"):
+        assert key in m, key
+    assert 0.0 <= m["test_acc"] <= 100.0
+    assert m["energy_j"] > 0 and m["ann_energy_j"] > 0
+    assert m["energy_ratio"] == pytest.approx(m["ann_energy_j"] / m["energy_j"])
+    assert [h["epoch"] for h in m["history"]] == [1, 2]
+    assert set(m["history"][0]) >= {"train_loss", "train_acc", "test_loss", "test_acc", "lr", "time_s"}
+    assert m["test_acc"] == m["history"][-1]["test_acc"]
+    assert m["firing_rates"] and all(0.0 <= r <= 1.0 for r in m["firing_rates"].values())
+    assert m["config"]["neuron_kwargs"] == {"threshold": 0.5}
+    assert m["config"]["model_kwargs"] == {"width": 0.25}
+    assert ckpt["epoch"] == 2 and len(ckpt["history"]) == 2
+    assert not (out / "checkpoint.pt.tmp").exists()
+    for png in ("curves.png", "energy.png"):
+        assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_stop_and_resume_is_bit_identical(baseline, tmp_path, capsys):
+    _, m, ckpt = baseline
+    out = tmp_path / "run"
+    # the hidden --stop-after ends the run after epoch 1, as a kill would
+    assert main(["train", *TINY, "--out", str(out), "--stop-after", "1"]) == 0
+    assert load_checkpoint(out)["epoch"] == 1
+    assert not (out / "metrics.json").exists()
+    # resume with no other flag: the settings (thread count included) come from
+    # the checkpoint
+    assert main(["train", "--out", str(out), "--resume", "--no-progress"]) == 0
+    assert "resuming" in capsys.readouterr().out
+    resumed = load_checkpoint(out)
+    assert resumed["epoch"] == 2
+    assert _states_equal(resumed["model"], ckpt["model"])
+    m2 = json.loads((out / "metrics.json").read_text())
+    strip = lambda h: {k: v for k, v in h.items() if k != "time_s"}  # noqa: E731
+    assert [strip(h) for h in m2["history"]] == [strip(h) for h in m["history"]]
+    assert m2["energy_j"] == m["energy_j"]
+
+
+def test_sigkill_then_resume_is_bit_identical(baseline, tmp_path):
+    _, _, ckpt = baseline
+    out = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "snntorch_ms", "train", *TINY, "--out", str(out)]
+    proc = subprocess.Popen(cmd, cwd=REPO, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    ckpt_file = out / "checkpoint.pt"
+    deadline = time.time() + 120
+    try:
+        while not ckpt_file.exists() and proc.poll() is None and time.time() < deadline:
+            time.sleep(0.005)
+        assert ckpt_file.exists(), proc.stderr.read().decode() if proc.poll() is not None else "timeout"
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait()
+        proc.stderr.close()
+    assert proc.returncode == -signal.SIGKILL
+    assert load_checkpoint(out)["epoch"] == 1  # killed during epoch 2
+    assert not (out / "metrics.json").exists()
+    assert main(["train", "--out", str(out), "--resume", "--no-progress"]) == 0
+    resumed = load_checkpoint(out)
+    assert resumed["epoch"] == 2
+    assert _states_equal(resumed["model"], ckpt["model"])
+
+
+def test_eval_prints_the_accuracy_of_metrics_json(baseline, capsys):
+    out, m, _ = baseline
+    assert main(["eval", "--out", str(out), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["test_acc"] == m["test_acc"]
+    assert result["images"] == 100 and result["epoch"] == 2
+    assert main(["eval", "--checkpoint", str(out / "checkpoint.pt")]) == 0
+    assert f"test accuracy: {m['test_acc']:.2f} %" in capsys.readouterr().out
+
+
+def test_energy_prints_a_table(baseline, capsys):
+    out, m, _ = baseline
+    assert main(["energy", "--out", str(out), "--images", "16"]) == 0
+    text = capsys.readouterr().out
+    assert "features.0.conv" in text and "firing rates" in text and "ANN twin" in text
+    assert main(["energy", "--out", str(out), "--images", "16", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["energy_j"] == pytest.approx(m["energy_j"])
+    assert main(["energy", "--out", str(out), "--images", "16", "--convention", "paper"]) == 0
+    assert "paper" in capsys.readouterr().out.lower()
+    # without a run: an untrained model from the model flags
+    assert main(["energy", "--model-arg", "width=0.25", "--images", "4", "--neuron", "leaky"]) == 0
+    assert "untrained convnet (leaky" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage"])
+def test_corrupt_checkpoint_is_a_clear_error(baseline, tmp_path, capsys, damage):
+    out = tmp_path / "broken"
+    shutil.copytree(baseline[0], out)
+    f = out / "checkpoint.pt"
+    raw = f.read_bytes()
+    damaged = raw[: len(raw) // 2] if damage == "truncate" else b"not a checkpoint" * 10
+    f.write_bytes(damaged)
+    for argv in (["eval", "--out", str(out)], ["train", "--out", str(out), "--resume", "--threads", "1"]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert str(f) in err and "cannot be read" in err and "Traceback" not in err
+    assert f.read_bytes() == damaged  # never replaced by a fresh start
+
+
+def test_resume_with_other_settings_is_refused(baseline, tmp_path, capsys):
+    out = tmp_path / "other"
+    shutil.copytree(baseline[0], out)
+    assert main(["train", "--out", str(out), "--resume", "--model-arg", "width=0.5"]) == 2
+    err = capsys.readouterr().err
+    assert "another configuration" in err and "model_kwargs" in err
+
+
+def test_unfinished_run_needs_resume(baseline, tmp_path, capsys):
+    out = tmp_path / "unfinished"
+    assert main(["train", *TINY, "--out", str(out), "--stop-after", "1"]) == 0
+    capsys.readouterr()
+    assert main(["train", *TINY, "--out", str(out)]) == 2
+    assert "--resume" in capsys.readouterr().err
+
+
+def test_missing_dataset_offline_is_a_clear_error(tmp_path, capsys, monkeypatch):
+    # the default path tries to download: make the host unreachable
+    monkeypatch.setattr(data_mod, "_reachable", lambda url, timeout=None: "offline (test)")
+    argv = ["train", "--dataset", "cifar10", "--data-dir", str(tmp_path / "data"),
+            "--out", str(tmp_path / "run"), "--threads", "1"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("snntorch-ms: error:") and "cifar-10-batches-py" in err
+    assert "Traceback" not in err
+
+
+def test_command_line_entry_points(tmp_path):
+    # python -m snntorch_ms: exit status 2 and one readable message, no traceback
+    proc = subprocess.run(
+        [sys.executable, "-m", "snntorch_ms", "train", "--dataset", "tiny-imagenet", "--no-download",
+         "--data-dir", str(tmp_path), "--out", str(tmp_path / "run")],
+        cwd=REPO, env=ENV, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "tiny-imagenet-200" in proc.stderr and "Traceback" not in proc.stderr
+    script = shutil.which("snntorch-ms", path=str(Path(sys.executable).parent)) or shutil.which("snntorch-ms")
+    if script is None:
+        pytest.skip("console script snntorch-ms not installed")
+    proc = subprocess.run([script, "train", "--help"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0
+    for flag in ("--dataset", "--limit-train", "--resume", "--recipe", "--neuron-arg", "--workers"):
+        assert flag in proc.stdout
+
+
+def test_parse_kv():
+    assert parse_kv(["threshold=0.5", "windows=overlap", "learn_beta=True", "x=none"]) == {
+        "threshold": 0.5, "windows": "overlap", "learn_beta": True, "x": None}
+    assert parse_kv(["depths=(1, 1, 1, 1)"]) == {"depths": (1, 1, 1, 1)}
+    with pytest.raises(ValueError):
+        parse_kv(["threshold"])
