@@ -43,6 +43,15 @@ def get_surrogate(spec: str):
         Traceback (most recent call last):
         ...
         ValueError: unknown surrogate 'tanh': expected one of ('atan', 'fast_sigmoid', 'sigmoid', 'triangular', 'straight_through_estimator', 'spike_rate_escape', 'heaviside', 'SFS', 'SSO', 'rectangular')
+
+    :param spec: ``"NAME"`` or ``"NAME:KEY=VALUE,KEY=VALUE"``, with ``NAME`` one of
+        :data:`SURROGATES` and the keywords of that surrogate's factory (values
+        are read as floats)
+    :type spec: str
+    :return: the surrogate's closure, for ``spike_grad=``
+    :rtype: callable
+    :raises ValueError: for an unknown name, an argument that is not
+        ``KEY=VALUE``, or arguments the surrogate does not take
     """
     name, _, arg_text = spec.partition(":")
     name = name.strip()

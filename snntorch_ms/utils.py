@@ -19,6 +19,12 @@ def spiking_neurons(net: torch.nn.Module):
         >>> net = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), ProjLeaky(0.5))
         >>> [name for name, _ in spiking_neurons(net)]
         ['1']
+
+    :param net: the network to search (``net`` itself included, named ``""``)
+    :type net: torch.nn.Module
+    :return: the ``(name, neuron)`` pairs of every
+        :class:`snntorch._neurons.neurons.SpikingNeuron` inside ``net``
+    :rtype: list(tuple(str, torch.nn.Module))
     """
     return [(name, m) for name, m in net.named_modules() if isinstance(m, SpikingNeuron)]
 
@@ -47,6 +53,11 @@ def reset(net: torch.nn.Module) -> torch.nn.Module:
         True
         >>> float(reset(net)[0].mem.abs().sum())
         0.0
+
+    :param net: the network whose neurons are reset (in place)
+    :type net: torch.nn.Module
+    :return: ``net`` itself
+    :rtype: torch.nn.Module
     """
     for _, neuron in spiking_neurons(net):
         if hasattr(neuron, "reset_mem"):

@@ -3,10 +3,13 @@ windows as sub-steps of one time step, carrying a projected membrane."""
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 from snntorch import Leaky
 
 from ..export import nir_trace_guard  # NIR export guard, see nir_exportable
+from ..functional.fused import FusedConfig, fused_unsupported, fused_window_scan, recognise_surrogate
 from ..functional.projection import PROJECTIONS, get_projection
 from ..functional.update import window_scan
 from ..functional.windows import (
@@ -116,8 +119,15 @@ class ProjLeaky(Leaky):
     :param graded_spikes_factor: spike magnitude :math:`s`. Defaults to 1.0
     :param learn_graded_spikes_factor: make :math:`s` a parameter. Defaults to False
     :param reset_delay: as in :class:`snntorch.Leaky`, applied per sub-step. Defaults to True
+    :param fused: run the whole time step as one fused autograd function with a
+        hand-written backward (:mod:`snntorch_ms.functional.fused`; same spikes,
+        membranes and gradients to float tolerance, less memory and time). Options
+        it does not cover (a callable projection, an unknown surrogate,
+        ``state_quant``, ``inhibition``, ``reset_delay=False``, a learnable
+        ``graded_spikes_factor``) fall back to the reference path with one warning.
+        See also :func:`snntorch_ms.fused.use_fused`. Defaults to False
 
-    Inputs: \\input_, mem, lateral
+    Inputs: input_, mem, lateral
         - **input_** ``[B, C, H, W]``, ``[B, g, C, h, w]``, or any shape with ``windows=None``
         - **mem** the membrane in the input's layout (or None: the stored state)
         - **lateral** the previous layer's membrane, input's shape (or None)
@@ -147,6 +157,7 @@ class ProjLeaky(Leaky):
         graded_spikes_factor=1.0,
         learn_graded_spikes_factor=False,
         reset_delay=True,
+        fused=False,
     ):
         if windows is not None and windows not in WINDOW_SCHEMES:
             raise ValueError(
@@ -206,6 +217,8 @@ class ProjLeaky(Leaky):
         # gets a pre-hook that raises while nirtorch's graph tracer runs it.
         if not self.nir_exportable:
             self.register_forward_pre_hook(nir_trace_guard)
+        # fused window scan (snntorch_ms/functional/fused.py), off by default
+        self.fused = fused
 
     def extra_repr(self) -> str:
         proj = self.projection if isinstance(self.projection, str) else "callable"
@@ -254,6 +267,36 @@ class ProjLeaky(Leaky):
             return value.view(channels, 1, 1)
         return value
 
+    # -- fused path (snntorch_ms/functional/fused.py) ---------------------------
+
+    def _fused_supported(self):
+        """``(True, None)`` when the fused scan covers this neuron's options, else
+        ``(False, name of the first option it does not cover)``."""
+        reason = fused_unsupported(
+            projection=self.projection, spike_grad=self.spike_grad,
+            reset_mechanism=self.reset_mechanism, condense=self.condense,
+            state_quant=self.state_quant, inhibition=self.inhibition,
+            reset_delay=self.reset_delay, graded_spikes_factor=self.graded_spikes_factor)
+        return reason is None, reason
+
+    def _fused_forward(self, layout, input_, lateral, beta, threshold, theta, gsf):
+        """The time step through :class:`~snntorch_ms.functional.fused.FusedWindowScan`."""
+        surrogate = recognise_surrogate(self.spike_grad)
+        if layout == "map":
+            height, width = input_.shape[-2:]
+            cfg = FusedConfig.for_map(height, width, self.windows, self.groups, self.projection,
+                                      self.reset_mechanism, self.condense, surrogate)
+            t, b, l, r = cfg.boxes[-1]
+            return fused_window_scan(cfg, input_, self.mem[..., t:b, l:r], lateral, beta,
+                                     threshold, theta, gsf)
+        cfg = FusedConfig.for_stack(self.projection, self.reset_mechanism, surrogate)
+        if layout == "stack":
+            return fused_window_scan(cfg, input_, self.mem[:, -1], lateral, beta, threshold,
+                                     theta, gsf)
+        spk, mem = fused_window_scan(cfg, input_.unsqueeze(1), self.mem, None, beta, threshold,
+                                     theta, gsf)
+        return spk[:, 0], mem[:, 0]
+
     # -- forward ---------------------------------------------------------------
 
     def forward(self, input_, mem=None, lateral=None):
@@ -282,6 +325,20 @@ class ProjLeaky(Leaky):
             threshold = self._channel_view(threshold, channels)
             theta = self._channel_view(theta, channels)
             gsf = self._channel_view(gsf, channels)
+
+        # fused path: dispatch when asked for and supported, else warn once and go on
+        if getattr(self, "fused", False):
+            supported, option = self._fused_supported()
+            if input_.dim() == 0:
+                supported, option = False, "a 0-dim input"
+            if supported:
+                spk, self.mem = self._fused_forward(layout, input_, lateral, beta, threshold,
+                                                    theta, gsf)
+                return (spk, self.mem) if (self.output or not self.init_hidden) else spk
+            if not getattr(self, "_fused_warned", False):
+                self._fused_warned = True
+                warnings.warn(f"ProjLeaky(fused=True): the fused path does not support "
+                              f"{option}; using the reference path", UserWarning, stacklevel=2)
 
         if layout == "map":
             height, width = input_.shape[-2:]

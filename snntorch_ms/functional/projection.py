@@ -40,6 +40,15 @@ def sincos_projection(a: torch.Tensor, b: Optional[torch.Tensor], theta) -> torc
         tensor(2.)
         >>> sincos_projection(torch.tensor(1.0), torch.tensor(0.0), 1.0)
         tensor(2.)
+
+    :param a: the membrane carried from window :math:`p - 1`, :math:`U_{p-1}`
+    :type a: torch.Tensor
+    :param b: the lateral membrane :math:`L_{p-1}` (shape of ``a``), or None
+    :type b: torch.Tensor or None
+    :param theta: projection scale :math:`\theta`, scalar or broadcastable to ``a``
+    :type theta: float or torch.Tensor
+    :return: the projected membrane :math:`C_p`, shape of ``a``
+    :rtype: torch.Tensor
     """
     k = theta * (math.pi / 2)
     out = 2 * torch.sin(k * a)
@@ -64,6 +73,15 @@ def nested_projection(a: torch.Tensor, b: Optional[torch.Tensor], theta) -> torc
 
         >>> nested_projection(torch.tensor(0.0), torch.tensor(1.0), 1.0)
         tensor(2.)
+
+    :param a: the membrane carried from window :math:`p - 1`, :math:`U_{p-1}`
+    :type a: torch.Tensor
+    :param b: the lateral membrane :math:`L_{p-1}` (shape of ``a``), or None
+    :type b: torch.Tensor or None
+    :param theta: projection scale :math:`\theta`, scalar or broadcastable to ``a``
+    :type theta: float or torch.Tensor
+    :return: the projected membrane :math:`C_p`, shape of ``a``
+    :rtype: torch.Tensor
     """
     k = theta * (math.pi / 2)
     if b is None:
@@ -82,6 +100,15 @@ def mean_projection(a: torch.Tensor, b: Optional[torch.Tensor], theta=None) -> t
 
         >>> mean_projection(torch.tensor(1.0), torch.tensor(3.0))
         tensor(2.)
+
+    :param a: the membrane carried from window :math:`p - 1`, :math:`U_{p-1}`
+    :type a: torch.Tensor
+    :param b: the lateral membrane :math:`L_{p-1}` (shape of ``a``), or None
+    :type b: torch.Tensor or None
+    :param theta: ignored (kept for the common signature). Defaults to None
+    :type theta: float or torch.Tensor, optional
+    :return: the projected membrane :math:`C_p`, shape of ``a``
+    :rtype: torch.Tensor
     """
     if b is None:
         return a
@@ -102,6 +129,15 @@ def identity_projection(a: torch.Tensor, b: Optional[torch.Tensor], theta=None) 
 
         >>> identity_projection(torch.tensor(1.5), torch.tensor(3.0))
         tensor(1.5000)
+
+    :param a: the membrane carried from window :math:`p - 1`, :math:`U_{p-1}`
+    :type a: torch.Tensor
+    :param b: the lateral membrane :math:`L_{p-1}` (shape of ``a``), or None (ignored)
+    :type b: torch.Tensor or None (ignored)
+    :param theta: ignored (kept for the common signature). Defaults to None
+    :type theta: float or torch.Tensor, optional
+    :return: ``a`` itself
+    :rtype: torch.Tensor
     """
     return a
 
@@ -133,6 +169,13 @@ def get_projection(projection: Union[str, Callable]) -> ProjectionFn:
         >>> f = get_projection(lambda a, b: a if b is None else a - b)
         >>> f(torch.tensor(3.0), torch.tensor(1.0), 0.5)
         tensor(2.)
+
+    :param projection: ``"sincos"``, ``"nested"``, ``"mean"``, ``"none"``, or a
+        callable ``f(a, b)``
+    :type projection: str or callable
+    :return: a function ``f(a, b, theta)``
+    :rtype: callable
+    :raises ValueError: for an unknown name
     """
     if callable(projection):
         user_fn = projection

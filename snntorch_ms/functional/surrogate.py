@@ -18,7 +18,21 @@ class Rectangular(torch.autograd.Function):
 
         \frac{\partial S}{\partial x} = \frac{1}{a}\, \mathbb{1}\!\left[|x| < \tfrac{a}{2}\right]
 
-    The paper uses :math:`a = 1`.
+    The paper uses :math:`a = 1`. Call it as ``Rectangular.apply(x, width)``, or
+    through :func:`rectangular`, which gives the closure ``spike_grad=`` takes.
+
+    Example::
+
+        >>> x = torch.tensor([-0.3, 0.2, 0.8], requires_grad=True)
+        >>> spk = Rectangular.apply(x, 1.0)
+        >>> spk.sum().backward()
+        >>> spk.tolist(), x.grad.tolist()
+        ([0.0, 1.0, 1.0], [1.0, 1.0, 0.0])
+
+    :param input_: :math:`x = U - U_{\rm thr}`
+    :type input_: torch.Tensor
+    :param width: the box width :math:`a > 0`
+    :type width: float
     """
 
     @staticmethod
@@ -49,6 +63,12 @@ def rectangular(width: float = 1.0):
         >>> spk.sum().backward()
         >>> spk.tolist(), x.grad.tolist()
         ([0.0, 0.0, 1.0, 1.0], [0.0, 1.0, 1.0, 0.0])
+
+    :param width: the box width :math:`a > 0`. Defaults to 1.0 (the paper's value)
+    :type width: float, optional
+    :return: a function ``f(x)`` of :math:`x = U - \vartheta` returning the spikes
+    :rtype: callable
+    :raises ValueError: if ``width`` is not positive
     """
     if not width > 0:
         raise ValueError(f"rectangular surrogate needs width > 0, got {width}")

@@ -24,14 +24,29 @@ RESET_MECHANISMS = ("subtract", "zero", "none")
 
 
 def reset_signal(mem: torch.Tensor, threshold, spike_fn: Callable) -> torch.Tensor:
-    r"""The delayed reset :math:`R = \Theta(U - \vartheta)`, detached from the graph,
-    computed exactly as snntorch's ``mem_reset``.
+    r"""The delayed reset signal, detached from the graph, computed exactly as
+    snntorch's ``mem_reset``.
+
+    .. math::
+
+        R = \Theta(U - \vartheta), \qquad \frac{\partial R}{\partial U} = 0
+        \quad (\text{detached})
 
     Example::
 
         >>> from snntorch import surrogate
         >>> reset_signal(torch.tensor([0.5, 1.5]), 1.0, surrogate.atan())
         tensor([0., 1.])
+
+    :param mem: the membrane :math:`U`
+    :type mem: torch.Tensor
+    :param threshold: the threshold :math:`\vartheta`, scalar or broadcastable to ``mem``
+    :type threshold: float or torch.Tensor
+    :param spike_fn: the firing function (a surrogate's closure, e.g.
+        :func:`snntorch.surrogate.atan`), applied to :math:`U - \vartheta`
+    :type spike_fn: callable
+    :return: :math:`R`, shape of ``mem``, without gradient
+    :rtype: torch.Tensor
     """
     return spike_fn(mem - threshold).clone().detach()
 
@@ -57,6 +72,24 @@ def membrane_update(cur: torch.Tensor, carried: torch.Tensor, reset: torch.Tenso
         >>> membrane_update(torch.tensor(0.5), torch.tensor(2.0), torch.tensor(1.0),
         ...                 torch.tensor(0.5), 1.0, "zero")
         tensor(0.5000)
+
+    :param cur: the input current :math:`I_p`
+    :type cur: torch.Tensor
+    :param carried: the projected carried membrane :math:`C_p`
+    :type carried: torch.Tensor
+    :param reset: the reset signal :math:`R_{p-1}` (see :func:`reset_signal`)
+    :type reset: torch.Tensor
+    :param beta: the decay rate :math:`\beta`, clipped to ``[0, 1]``; scalar or
+        broadcastable to ``cur``
+    :type beta: float or torch.Tensor
+    :param threshold: the threshold :math:`\vartheta`, scalar or broadcastable to ``cur``
+    :type threshold: float or torch.Tensor
+    :param reset_mechanism: ``"subtract"``, ``"zero"`` or ``"none"``. Defaults to
+        ``"subtract"``
+    :type reset_mechanism: str, optional
+    :return: the membrane :math:`U_p`
+    :rtype: torch.Tensor
+    :raises ValueError: for an unknown ``reset_mechanism``
     """
     beta = torch.as_tensor(beta).clamp(0, 1)
     # same operation order as snntorch.Leaky, so the two agree bit for bit
@@ -116,6 +149,42 @@ def window_scan(
         ...     projection=get_projection("none"), spike_fn=surrogate.atan())
         >>> mem.flatten().tolist(), spk.flatten().tolist()
         ([1.0, 1.5], [0.0, 0.0])
+
+    :param cur: the input currents :math:`I_p`, a window stack ``[B, g, ...]``
+    :type cur: torch.Tensor
+    :param carried: the membrane :math:`U_0` ``[B, ...]`` left by the last window
+        of the previous time step
+    :type carried: torch.Tensor
+    :param lateral: the previous layer's membranes :math:`L_p` ``[B, g, ...]``, or None
+    :type lateral: torch.Tensor or None
+    :param beta: the decay rate :math:`\beta` (see :func:`membrane_update`)
+    :type beta: float or torch.Tensor
+    :param threshold: the threshold :math:`\vartheta`
+    :type threshold: float or torch.Tensor
+    :param theta: the projection scale :math:`\theta`, passed to ``projection``
+    :type theta: float or torch.Tensor
+    :param projection: the projection :math:`\Omega`, a function ``f(a, b, theta)``
+        (see :func:`~snntorch_ms.functional.get_projection`)
+    :type projection: callable
+    :param spike_fn: the firing function (a surrogate's closure), applied to
+        :math:`U - \vartheta`
+    :type spike_fn: callable
+    :param reset_mechanism: ``"subtract"``, ``"zero"`` or ``"none"``. Defaults to
+        ``"subtract"``
+    :type reset_mechanism: str, optional
+    :param graded_spikes_factor: the spike magnitude :math:`s`. Defaults to 1.0
+    :type graded_spikes_factor: float or torch.Tensor, optional
+    :param state_quant: quantization applied to the membrane after each sub-step.
+        Defaults to None (no quantization)
+    :type state_quant: callable, optional
+    :param reset_delay: reset at the sub-step after the one that fires (snntorch's
+        default), instead of at the sub-step that fires. Defaults to True
+    :type reset_delay: bool, optional
+    :param fire: replaces ``spike_fn(U - threshold) * s`` as the firing function.
+        Defaults to None
+    :type fire: callable, optional
+    :return: the spike stack and the membrane stack, both ``[B, g, ...]``
+    :rtype: tuple(torch.Tensor, torch.Tensor)
     """
     spikes: List[torch.Tensor] = []
     mems: List[torch.Tensor] = []

@@ -67,6 +67,18 @@ def window_size(height: int, width: int, windows: str = "quad", groups: int = 4)
         (3, 2)
         >>> window_size(8, 8, "overlap", 2)
         (8, 6)
+
+    :param height: map height :math:`H`
+    :type height: int
+    :param width: map width :math:`W`
+    :type width: int
+    :param windows: window scheme, ``"quad"`` or ``"overlap"``. Defaults to ``"quad"``
+    :type windows: str, optional
+    :param groups: number of windows :math:`g` in ``{1, 2, 4}``. Defaults to 4
+    :type groups: int, optional
+    :return: the window size ``(h, w)``
+    :rtype: tuple(int, int)
+    :raises ValueError: for an unknown scheme or number of windows
     """
     check_scheme(windows, groups)
     return _side(height, windows, groups == 4), _side(width, windows, groups >= 2)
@@ -93,6 +105,18 @@ def window_boxes(height: int, width: int, windows: str = "quad", groups: int = 4
         [(0, 2, 0, 2), (0, 2, 2, 4), (2, 4, 0, 2), (2, 4, 2, 4)]
         >>> window_boxes(4, 4, "overlap", 2)
         [(0, 4, 0, 3), (0, 4, 1, 4)]
+
+    :param height: map height :math:`H`
+    :type height: int
+    :param width: map width :math:`W`
+    :type width: int
+    :param windows: window scheme, ``"quad"`` or ``"overlap"``. Defaults to ``"quad"``
+    :type windows: str, optional
+    :param groups: number of windows :math:`g` in ``{1, 2, 4}``. Defaults to 4
+    :type groups: int, optional
+    :return: one ``(top, bottom, left, right)`` box per window, in window order
+    :rtype: list(tuple(int, int, int, int))
+    :raises ValueError: for an unknown scheme, or ``groups > 1`` on a map smaller than 2x2
     """
     if height < 2 or width < 2:
         if groups > 1:
@@ -120,6 +144,21 @@ def coverage(height: int, width: int, windows: str = "quad", groups: int = 4,
         tensor([[1., 2., 1.],
                 [2., 4., 2.],
                 [1., 2., 1.]])
+
+    :param height: map height :math:`H`
+    :type height: int
+    :param width: map width :math:`W`
+    :type width: int
+    :param windows: window scheme, ``"quad"`` or ``"overlap"``. Defaults to ``"quad"``
+    :type windows: str, optional
+    :param groups: number of windows :math:`g` in ``{1, 2, 4}``. Defaults to 4
+    :type groups: int, optional
+    :param device: device of the result. Defaults to None (the default device)
+    :type device: torch.device or str, optional
+    :param dtype: dtype of the result. Defaults to ``torch.float32``
+    :type dtype: torch.dtype, optional
+    :return: the number of windows covering each position, ``[H, W]``
+    :rtype: torch.Tensor
     """
     n = torch.zeros(height, width, device=device, dtype=dtype)
     for t, b, l, r in window_boxes(height, width, windows, groups):
@@ -141,6 +180,16 @@ def cut_windows(x: torch.Tensor, windows: str = "quad", groups: int = 4) -> torc
         >>> cut_windows(x, "quad", 4)[0, 1, 0]
         tensor([[2., 3.],
                 [6., 7.]])
+
+    :param x: a map ``[B, C, H, W]``
+    :type x: torch.Tensor
+    :param windows: window scheme, ``"quad"`` or ``"overlap"``. Defaults to ``"quad"``
+    :type windows: str, optional
+    :param groups: number of windows :math:`g` in ``{1, 2, 4}``. Defaults to 4
+    :type groups: int, optional
+    :return: the window stack ``[B, g, C, h, w]``
+    :rtype: torch.Tensor
+    :raises ValueError: if ``x`` is not 4-dimensional, or for an unknown scheme
     """
     if x.dim() != 4:
         raise ValueError(
@@ -229,6 +278,23 @@ def recompose_spikes(stack: torch.Tensor, size: Sequence[int], windows: str = "q
                 [0.0000, 0.0000, 0.0000]])
         >>> recompose_spikes(s, (3, 3), "quad", "or")[0, 0, 1, 1]
         tensor(1.)
+
+    :param stack: a spike stack ``[B, g, C, h, w]`` (``g`` is read from its shape)
+    :type stack: torch.Tensor
+    :param size: the map size ``(H, W)``
+    :type size: tuple(int, int)
+    :param windows: window scheme the stack was cut with, ``"quad"`` or ``"overlap"``.
+        Defaults to ``"quad"``
+    :type windows: str, optional
+    :param condense: ``"or"`` (binary map, straight-through gradient) or ``"mean"``
+        (the mean :math:`M`). Defaults to ``"or"``
+    :type condense: str, optional
+    :param magnitude: the spike magnitude :math:`s`, scalar or broadcastable to
+        ``[C, 1, 1]``. Defaults to None (the largest :math:`|S_p|` in the stack)
+    :type magnitude: float or torch.Tensor, optional
+    :return: the spike map ``[B, C, H, W]``
+    :rtype: torch.Tensor
+    :raises ValueError: for an unknown ``condense`` or a stack that does not fit ``size``
     """
     if condense not in ("or", "mean"):
         raise ValueError(f"unknown condense={condense!r}: expected 'or' or 'mean'")
@@ -276,6 +342,17 @@ def recompose_membrane(stack: torch.Tensor, size: Sequence[int],
         tensor([[0., 1., 1.],
                 [2., 3., 3.],
                 [2., 3., 3.]])
+
+    :param stack: a membrane stack ``[B, g, C, h, w]`` (``g`` is read from its shape)
+    :type stack: torch.Tensor
+    :param size: the map size ``(H, W)``
+    :type size: tuple(int, int)
+    :param windows: window scheme the stack was cut with, ``"quad"`` or ``"overlap"``.
+        Defaults to ``"quad"``
+    :type windows: str, optional
+    :return: the membrane map ``[B, C, H, W]``
+    :rtype: torch.Tensor
+    :raises ValueError: for a stack that does not fit ``size``
     """
     height, width = int(size[0]), int(size[1])
     boxes = _check_stack(stack, size, windows)

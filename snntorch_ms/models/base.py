@@ -19,6 +19,11 @@ def to_pair(size) -> Tuple[int, int]:
 
         >>> to_pair(16), to_pair((8, 12))
         ((16, 16), (8, 12))
+
+    :param size: a side length, or a pair ``(H, W)``
+    :type size: int or tuple(int, int)
+    :return: ``(H, W)``
+    :rtype: tuple(int, int)
     """
     if isinstance(size, int):
         return size, size
@@ -35,6 +40,13 @@ def linear_channels_last(linear: nn.Module, x: torch.Tensor) -> torch.Tensor:
         >>> lin = torch.nn.Linear(3, 5)
         >>> linear_channels_last(lin, torch.rand(2, 3, 4, 4)).shape
         torch.Size([2, 5, 4, 4])
+
+    :param linear: a module (or function) acting on the last dimension, ``C -> C'``
+    :type linear: torch.nn.Module or callable
+    :param x: a map ``[B, C, H, W]``
+    :type x: torch.Tensor
+    :return: the map ``[B, C', H, W]``
+    :rtype: torch.Tensor
     """
     return linear(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
 
@@ -52,6 +64,17 @@ class ChannelLayerNorm(nn.LayerNorm):
 
         >>> ChannelLayerNorm(3)(torch.rand(2, 3, 4, 4)).shape
         torch.Size([2, 3, 4, 4])
+
+    :param normalized_shape: the number of channels :math:`C`
+    :type normalized_shape: int
+    :param eps: :math:`\epsilon`. Defaults to 1e-5
+    :type eps: float, optional
+    :param elementwise_affine: learn :math:`\gamma` and :math:`\beta`. Defaults to True
+    :type elementwise_affine: bool, optional
+    :param bias: learn :math:`\beta` (with ``elementwise_affine``). Defaults to True
+    :type bias: bool, optional
+
+    Further keywords (``device``, ``dtype``) as :class:`torch.nn.LayerNorm`.
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -78,7 +101,9 @@ class SpikingModel(nn.Module):
         >>> Twice(timesteps=3)(torch.ones(1, 2))
         tensor([[2., 2.]])
 
-    :param timesteps: number of time steps :math:`T \geq 1`
+    :param timesteps: number of time steps :math:`T \geq 1`. Defaults to 1
+    :type timesteps: int, optional
+    :raises ValueError: if ``timesteps < 1``
     """
 
     def __init__(self, timesteps: int = 1):

@@ -63,6 +63,12 @@ def check_neuron_kwargs(neuron_kwargs: Optional[dict]) -> dict:
 
         >>> check_neuron_kwargs({"beta": 0.9})
         {'beta': 0.9}
+
+    :param neuron_kwargs: neuron keywords, or None (no keywords)
+    :type neuron_kwargs: dict or None
+    :return: a new dict of the keywords
+    :rtype: dict
+    :raises ValueError: if ``windows``, ``groups``, ``init_hidden`` or ``output`` is set
     """
     params = dict(neuron_kwargs or {})
     for key in ("windows", "groups", "init_hidden", "output"):
@@ -87,6 +93,15 @@ def schedule_windows(windows, index: int):
         ['quad', 'overlap', 'quad']
         >>> schedule_windows(None, 1) is None
         True
+
+    :param windows: the schedule, one of :data:`WINDOW_SCHEDULES`
+        (``"alternate"``, ``"quad"``, ``"overlap"`` or None)
+    :type windows: str or None
+    :param index: the index of the windowed layer, from 0
+    :type index: int
+    :return: ``"quad"``, ``"overlap"`` or None
+    :rtype: str or None
+    :raises ValueError: for an unknown schedule
     """
     if windows not in WINDOW_SCHEDULES:
         raise ValueError(
@@ -106,6 +121,12 @@ def fits_windows(height: int, width: int) -> bool:
 
         >>> fits_windows(2, 2), fits_windows(1, 4)
         (True, False)
+
+    :param height: map height :math:`H`
+    :type height: int
+    :param width: map width :math:`W`
+    :type width: int
+    :rtype: bool
     """
     return height >= 2 and width >= 2
 
@@ -119,6 +140,15 @@ class NeuronAdapter(nn.Module):
       ``init_hidden=True, output=True``; ``lateral`` is ignored. It runs
       elementwise on any layout (map or window stack).
     * ``kind="relu"``: no neuron; :math:`S = \max(I, 0)`, :math:`U = I`.
+
+    .. math::
+
+        (S, U) = \begin{cases}
+        \mathrm{ProjLeaky}(I, \mathrm{lateral}) & \text{proj} \\
+        \mathrm{Leaky}(I): \; U_t = \beta U_{t-1} + I_t - S_{t-1} U_{\rm thr},\;
+            S_t = \Theta(U_t - U_{\rm thr}) & \text{leaky} \\
+        (\max(I, 0),\; I) & \text{relu}
+        \end{cases}
 
     ``windows`` and ``groups`` record the window geometry of the layer the
     adapter sits in: :meth:`recompose` uses them to turn a window stack back into
@@ -135,11 +165,27 @@ class NeuronAdapter(nn.Module):
         (tensor([0., 2.]), tensor([-1.,  2.]))
 
     :param kind: ``"proj"``, ``"leaky"`` or ``"relu"``
-    :param neuron: the snntorch neuron (``None`` for ``"relu"``)
-    :param windows: window scheme of the layer (``"quad"``, ``"overlap"`` or None)
-    :param groups: number of windows of the layer
-    :param condense: how :meth:`recompose` merges spikes of overlapping windows
-    :param channels: number of channels the neuron sees (informative)
+    :type kind: str
+    :param neuron: the snntorch neuron, built with ``init_hidden=True, output=True``.
+        Defaults to None (for ``"relu"``)
+    :type neuron: torch.nn.Module, optional
+    :param windows: window scheme of the layer (``"quad"``, ``"overlap"`` or None).
+        Defaults to None
+    :type windows: str or None, optional
+    :param groups: number of windows of the layer (1 when ``windows`` is None).
+        Defaults to 4
+    :type groups: int, optional
+    :param condense: how :meth:`recompose` merges spikes of overlapping windows,
+        ``"or"`` or ``"mean"``. Defaults to ``"or"``
+    :type condense: str, optional
+    :param channels: number of channels the neuron sees (informative). Defaults to None
+    :type channels: int, optional
+
+    Inputs: cur, lateral
+        - **cur** the input current, map ``[B, C, H, W]`` or window stack ``[B, g, C, h, w]``
+        - **lateral** the previous layer's membrane, shape of ``cur`` (or None; ProjLeaky only)
+
+    Outputs: spk, mem
     """
 
     def __init__(self, kind: str, neuron: Optional[nn.Module] = None, windows=None,
@@ -176,6 +222,13 @@ class NeuronAdapter(nn.Module):
             >>> n = make_neuron("leaky", windows="quad", groups=4)
             >>> n.recompose(torch.ones(1, 4, 2, 2, 2), (4, 4)).shape
             torch.Size([1, 2, 4, 4])
+
+        :param stack: a spike stack ``[B, g, C, h, w]``
+        :type stack: torch.Tensor
+        :param size: the map size ``(H, W)``
+        :type size: tuple(int, int)
+        :return: the spike map ``[B, C, H, W]``
+        :rtype: torch.Tensor
         """
         if self.windows is None:
             return stack[:, 0]
@@ -222,10 +275,19 @@ def make_neuron(kind: str, channels: Optional[int] = None, windows="quad", group
         (torch.Size([2, 3, 8, 8]), 'ProjLeaky')
 
     :param kind: ``"proj"``, ``"leaky"`` or ``"relu"``
-    :param channels: number of channels the neuron sees (recorded on the adapter)
-    :param windows: ``"quad"``, ``"overlap"`` or None (ProjLeaky only)
-    :param groups: number of windows in ``{1, 2, 4}`` (ProjLeaky only)
-    :param kwargs: neuron keywords, overriding :data:`NEURON_DEFAULTS`
+    :type kind: str
+    :param channels: number of channels the neuron sees (recorded on the adapter).
+        Defaults to None
+    :type channels: int, optional
+    :param windows: ``"quad"``, ``"overlap"`` or None (reach ProjLeaky only). Defaults
+        to ``"quad"``
+    :type windows: str or None, optional
+    :param groups: number of windows in ``{1, 2, 4}`` (reach ProjLeaky only). Defaults to 4
+    :type groups: int, optional
+    :param kwargs: neuron keywords, overriding :data:`NEURON_DEFAULTS`; a string
+        ``spike_grad`` is resolved by :func:`~snntorch_ms.surrogate.get_surrogate`
+    :return: the adapter
+    :rtype: NeuronAdapter
     :raises ValueError: for an unknown ``kind``
     """
     if kind not in NEURONS:
@@ -266,6 +328,22 @@ class MapNeurons:
         >>> [neurons(4, (8, 8)).windows, neurons(4, (4, 4)).windows,
         ...  neurons(4, (1, 1)).windows, neurons(16).windows]
         ['quad', 'overlap', None, None]
+
+    :param kind: ``"proj"``, ``"leaky"`` or ``"relu"``
+    :type kind: str
+    :param windows: the schedule, one of :data:`WINDOW_SCHEDULES`. Defaults to
+        ``"alternate"``
+    :type windows: str or None, optional
+    :param groups: number of windows in ``{1, 2, 4}``. Defaults to 4
+    :type groups: int, optional
+    :param neuron_kwargs: neuron keywords (see :func:`make_neuron`). Defaults to None
+    :type neuron_kwargs: dict, optional
+    :raises ValueError: for an unknown ``kind`` or schedule, or refused keywords
+        (see :func:`check_neuron_kwargs`)
+
+    Calling it, ``neurons(channels, size=None)``, returns the next
+    :class:`NeuronAdapter`: ``channels`` (int) is the number of channels the
+    neuron sees, ``size`` the map size ``(H, W)`` or None for a vector.
     """
 
     def __init__(self, kind: str, windows="alternate", groups: int = 4,
