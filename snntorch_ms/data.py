@@ -118,11 +118,17 @@ class DatasetInfo:
     """Static facts about a dataset, enough to build a model for it.
 
     :param name: canonical name, one of :data:`DATASETS`.
+    :type name: str
     :param num_classes: number of classes.
+    :type num_classes: int
     :param in_channels: image channels (1 for grey, 3 for RGB).
+    :type in_channels: int
     :param image_size: height = width of the images the loader returns.
+    :type image_size: int
     :param mean: per-channel mean used for normalisation (pixels scaled to [0, 1]).
+    :type mean: tuple(float, ...)
     :param std: per-channel standard deviation used for normalisation.
+    :type std: tuple(float, ...)
 
     Example::
 
@@ -183,7 +189,9 @@ def dataset_info(name: str) -> DatasetInfo:
     Names are case-insensitive; ``_`` and ``-`` are interchangeable, and a few
     aliases are accepted (``"fmnist"``, ``"cifar-10"``, ``"tiny-imagenet-200"``).
 
-    :param name: one of :data:`DATASETS`.
+    :param name: one of :data:`DATASETS`, or an alias.
+    :type name: str
+    :rtype: DatasetInfo
     :raises ValueError: for an unknown name (the message lists the known ones).
 
     Example::
@@ -227,8 +235,14 @@ class RandomCropFlip:
     result is reproducible in any process.
 
     :param padding: pixels of zero padding on each side before cropping back to
-        the original size (0 disables the crop).
-    :param flip: flip horizontally with probability 1/2.
+        the original size (0 disables the crop). Defaults to 4.
+    :type padding: int, optional
+    :param flip: flip horizontally with probability 1/2. Defaults to True.
+    :type flip: bool, optional
+    :raises ValueError: if ``padding`` is negative.
+
+    Calling it, ``aug(image, key)``, augments ``image`` (``[C, H, W]``, before
+    normalisation) with the draw ``key`` (an ``int``).
 
     Example::
 
@@ -273,7 +287,11 @@ def train_augmentation(name: str, recipe: str = "paper") -> Optional[RandomCropF
     """Return the training augmentation of ``recipe`` for dataset ``name`` (or ``None``).
 
     :param name: one of :data:`DATASETS`.
+    :type name: str
     :param recipe: one of :data:`RECIPES`; ``"basic"`` has no augmentation.
+        Defaults to ``"paper"``.
+    :type recipe: str, optional
+    :rtype: RandomCropFlip or None
     :raises ValueError: for an unknown name or recipe.
 
     Example::
@@ -306,8 +324,12 @@ class ImageDataset(Dataset):
     (or :func:`set_epoch` on a loader).
 
     :param info: the :class:`DatasetInfo` giving mean and std.
+    :type info: DatasetInfo
     :param augment: a :class:`RandomCropFlip` (or any ``f(image, key)``), or ``None``.
-    :param seed: seed of the augmentation draws.
+        Defaults to None (no augmentation).
+    :type augment: callable, optional
+    :param seed: seed of the augmentation draws. Defaults to 0.
+    :type seed: int, optional
 
     Example::
 
@@ -337,13 +359,25 @@ class ImageDataset(Dataset):
             >>> ds.set_epoch(3)
             >>> ds.epoch
             3
+
+        :param epoch: the epoch number.
+        :type epoch: int
+        :param seed: a new seed of the augmentation draws. Defaults to None (keep
+            the current one).
+        :type seed: int, optional
         """
         self.epoch = int(epoch)
         if seed is not None:
             self.seed = int(seed)
 
     def raw_image(self, index: int) -> torch.Tensor:  # pragma: no cover - abstract
-        """Image ``index`` before scaling and normalisation, ``[C, H, W]``."""
+        """Image ``index`` before scaling and normalisation, ``[C, H, W]``.
+
+        :param index: the sample index, ``0 <= index < len(self)``.
+        :type index: int
+        :return: ``uint8`` (0..255) or float (0..1) tensor ``[C, H, W]``.
+        :rtype: torch.Tensor
+        """
         raise NotImplementedError
 
     def __len__(self) -> int:
@@ -373,11 +407,21 @@ class ImageDataset(Dataset):
 class TensorImageDataset(ImageDataset):
     """An image dataset held in memory as one tensor ``[N, C, H, W]``.
 
-    :param images: ``uint8`` (0..255) or float (0..1) tensor ``[N, C, H, W]``.
+    :param images: ``uint8`` (0..255) or float (0..1) tensor ``[N, C, H, W]``
+        (``[N, H, W]`` is read as one channel).
+    :type images: torch.Tensor
     :param targets: integer labels ``[N]``.
+    :type targets: torch.Tensor or sequence of int
     :param info: the :class:`DatasetInfo` (mean, std).
-    :param augment: see :class:`ImageDataset`.
-    :param classes: optional class names.
+    :type info: DatasetInfo
+    :param augment: see :class:`ImageDataset`. Defaults to None.
+    :type augment: callable, optional
+    :param classes: class names. Defaults to None (``"0"``, ``"1"``, ...).
+    :type classes: sequence of str, optional
+    :param seed: seed of the augmentation draws. Defaults to 0.
+    :type seed: int, optional
+    :raises ValueError: for images that are not ``[N, C, H, W]``, or as many
+        targets as images.
 
     Example::
 
@@ -419,9 +463,15 @@ class ImageFileDataset(ImageDataset):
     Images whose size differs from ``info.image_size`` are resized (bilinear).
 
     :param samples: list of ``(path, label)``.
+    :type samples: sequence of tuple(str, int)
     :param info: the :class:`DatasetInfo`.
-    :param augment: see :class:`ImageDataset`.
-    :param classes: optional class names.
+    :type info: DatasetInfo
+    :param augment: see :class:`ImageDataset`. Defaults to None.
+    :type augment: callable, optional
+    :param classes: class names. Defaults to None (``"0"``, ``"1"``, ...).
+    :type classes: sequence of str, optional
+    :param seed: seed of the augmentation draws. Defaults to 0.
+    :type seed: int, optional
 
     Example::
 
@@ -817,11 +867,20 @@ def load_dataset(
       ``<root>/tiny-imagenet-200.zip``, else downloaded.
 
     :param name: one of :data:`DATASETS` (see :func:`dataset_info` for aliases).
+    :type name: str
     :param root: data folder (created only when something is written into it).
-    :param train: training split if true, else test (validation) split.
+        Defaults to ``"data"``.
+    :type root: str or os.PathLike, optional
+    :param train: training split if true, else test (validation) split. Defaults
+        to True.
+    :type train: bool, optional
     :param recipe: ``"basic"`` (normalise) or ``"paper"`` (crop and flip for the
-        training split, see :func:`train_augmentation`).
+        training split, see :func:`train_augmentation`). Defaults to ``"basic"``.
+    :type recipe: str, optional
     :param download: download a missing dataset (only when the host answers).
+        Defaults to True.
+    :type download: bool, optional
+    :rtype: ImageDataset
     :raises ValueError: unknown name or recipe.
     :raises DatasetNotFoundError: missing and not downloadable; says what to put where.
 
@@ -876,11 +935,17 @@ def subset(dataset: Dataset, n: Optional[int], seed: int = 0, balanced: bool = T
     dataset's order.
 
     :param dataset: any map-style dataset.
+    :type dataset: torch.utils.data.Dataset
     :param n: number of samples; ``None`` or ``n >= len(dataset)`` returns
         ``dataset`` itself.
-    :param seed: seed of the draw.
-    :param balanced: balance the classes when labels are known.
+    :type n: int or None
+    :param seed: seed of the draw. Defaults to 0.
+    :type seed: int, optional
+    :param balanced: balance the classes when labels are known. Defaults to True.
+    :type balanced: bool, optional
     :returns: a :class:`~torch.utils.data.Subset` (or ``dataset``).
+    :rtype: torch.utils.data.Dataset
+    :raises ValueError: if ``n`` is not positive.
 
     Example::
 
@@ -926,6 +991,13 @@ class EpochSampler(Sampler[int]):
         >>> a = list(s); s.set_epoch(1); b = list(s); s.set_epoch(0)
         >>> list(s) == a != b and sorted(a) == [0, 1, 2, 3, 4]
         True
+
+    :param n: dataset size.
+    :type n: int
+    :param seed: seed of the permutations. Defaults to 0.
+    :type seed: int, optional
+    :param shuffle: shuffle; False keeps ``0..n-1``. Defaults to True.
+    :type shuffle: bool, optional
     """
 
     def __init__(self, n: int, seed: int = 0, shuffle: bool = True) -> None:
@@ -935,7 +1007,11 @@ class EpochSampler(Sampler[int]):
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
-        """Select the permutation of ``epoch``."""
+        """Select the permutation of ``epoch``.
+
+        :param epoch: the epoch number.
+        :type epoch: int
+        """
         self.epoch = int(epoch)
 
     def __iter__(self) -> Iterator[int]:
@@ -976,13 +1052,23 @@ def make_loader(
     persistent, so the epoch reaches them.
 
     :param dataset: a map-style dataset.
+    :type dataset: torch.utils.data.Dataset
     :param batch_size: samples per batch.
+    :type batch_size: int
     :param train: shuffle (and augment, if the dataset was loaded with a recipe).
-    :param seed: seed of order, augmentation and worker seeds.
-    :param num_workers: worker processes (0: load in the main process).
+    :type train: bool
+    :param seed: seed of order, augmentation and worker seeds. Defaults to 0.
+    :type seed: int, optional
+    :param num_workers: worker processes (0: load in the main process). Defaults to 0.
+    :type num_workers: int, optional
     :param distributed: split the data across ``torch.distributed`` ranks.
-    :param drop_last: drop the last incomplete batch.
-    :param pin_memory: pin batches for faster host-to-GPU copies.
+        Defaults to False.
+    :type distributed: bool, optional
+    :param drop_last: drop the last incomplete batch. Defaults to False.
+    :type drop_last: bool, optional
+    :param pin_memory: pin batches for faster host-to-GPU copies. Defaults to False.
+    :type pin_memory: bool, optional
+    :rtype: torch.utils.data.DataLoader
 
     Example::
 
@@ -1038,7 +1124,9 @@ def set_epoch(loader: DataLoader, epoch: int) -> None:
     ``set_epoch``, the datasets' augmentation epoch).
 
     :param loader: the data loader.
+    :type loader: torch.utils.data.DataLoader
     :param epoch: the epoch number.
+    :type epoch: int
 
     Example::
 

@@ -156,16 +156,34 @@ _RNN_GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
 class LayerEnergy:
     r"""One synaptic layer of an :class:`EnergyReport`, summed over all its calls.
 
+    Example::
+
+        >>> import torch
+        >>> from torch import nn
+        >>> row = measure_energy(nn.Linear(4, 3), torch.tensor([[1.0, 0.0, 1.0, 0.0]])).rows[0]
+        >>> row.name, row.kind, row.calls, row.ops, row.acs, row.input_rate
+        ('', 'linear', 1, 12, 6, 0.5)
+
     :param name: qualified module name (from ``model.named_modules()``)
+    :type name: str
     :param kind: ``"conv1d"``, ``"conv2d"``, ``"conv3d"``, ``"linear"``, ``"lstm"``,
         ``"gru"`` or ``"rnn"``
+    :type kind: str
     :param calls: how many times the layer ran
+    :type calls: int
     :param ops: synaptic operations (dense count, see the module docs)
+    :type ops: int
     :param macs: operations billed as MACs (in the paper convention: multiplications)
+    :type macs: int or float
     :param acs: operations billed as ACs (in the paper convention: additions)
+    :type acs: int or float
     :param input_rate: fraction of non-zero input elements over all calls
+    :type input_rate: float
     :param energy_j: :math:`E_{MAC} \cdot macs + E_{AC} \cdot acs`, joules, whole batch
-    :param binary_calls: calls whose input was binary (billed as ACs, honest convention)
+    :type energy_j: float
+    :param binary_calls: calls whose input was binary (billed as ACs, honest
+        convention). Defaults to 0
+    :type binary_calls: int, optional
     """
 
     name: str
@@ -200,6 +218,40 @@ class EnergyReport:
         (6, 0)
         >>> r.to_dict()["acs"]
         6
+
+    :param rows: one :class:`LayerEnergy` per synaptic layer, in call order
+    :type rows: list(LayerEnergy)
+    :param total_j: synaptic energy of the whole batch, joules
+    :type total_j: float
+    :param per_image_j: ``total_j / batch_size``, joules
+    :type per_image_j: float
+    :param macs: network total of MACs (paper convention: multiplications)
+    :type macs: int or float
+    :param acs: network total of ACs (paper convention: additions)
+    :type acs: int or float
+    :param firing_rates: firing rate of each spiking neuron, by module name
+    :type firing_rates: dict(str, float)
+    :param neuron_ops: neuron-internal operations (not in ``total_j``)
+    :type neuron_ops: int
+    :param neuron_energy_j: neuron-internal energy, joules (not in ``total_j``)
+    :type neuron_energy_j: float
+    :param convention: ``"honest"`` or ``"paper"``
+    :type convention: str
+    :param batch_size: inputs in the measured run
+    :type batch_size: int
+    :param e_mac: joules per MAC. Defaults to :data:`E_MAC` (4.6 pJ)
+    :type e_mac: float, optional
+    :param e_ac: joules per AC. Defaults to :data:`E_AC` (0.9 pJ)
+    :type e_ac: float, optional
+    :param mean_rate: the network's mean firing rate. Defaults to None (no spiking
+        neurons)
+    :type mean_rate: float, optional
+    :param neuron_updates: neuron updates (output elements of all spiking layers
+        over all calls). Defaults to 0
+    :type neuron_updates: int, optional
+    :param mult_layers: paper convention: the layers billed as multiplications.
+        Defaults to an empty list
+    :type mult_layers: list(str), optional
     """
 
     rows: List[LayerEnergy]
@@ -231,14 +283,23 @@ class EnergyReport:
 
     @classmethod
     def from_dict(cls, data: Dict[str, Any]) -> "EnergyReport":
-        """Rebuild a report from :meth:`to_dict` (e.g. after a JSON round trip)."""
+        """Rebuild a report from :meth:`to_dict` (e.g. after a JSON round trip).
+
+        :param data: a dict made by :meth:`to_dict`; unknown keys are ignored
+        :type data: dict
+        :rtype: EnergyReport
+        """
         data = dict(data)
         data["rows"] = [LayerEnergy(**row) for row in data.get("rows", [])]
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
 
     def to_json(self, **kwargs) -> str:
-        """:meth:`to_dict` as a JSON string (``kwargs`` go to :func:`json.dumps`)."""
+        """:meth:`to_dict` as a JSON string.
+
+        :param kwargs: keywords of :func:`json.dumps` (e.g. ``indent=2``)
+        :rtype: str
+        """
         return json.dumps(self.to_dict(), **kwargs)
 
     # -- text ---------------------------------------------------------------
@@ -317,7 +378,11 @@ class EnergyReport:
         renderer without touching pyplot's global backend. Returns the figure.
 
         :param path: file to write (any format matplotlib infers from the suffix)
-        :param title: figure title; defaults to the convention
+        :type path: str or os.PathLike
+        :param title: figure title. Defaults to None (names the convention)
+        :type title: str, optional
+        :return: the figure
+        :rtype: matplotlib.figure.Figure
         """
         from matplotlib.figure import Figure
 
@@ -482,18 +547,30 @@ def measure_energy(
     weights) is accumulated over its calls. The model runs under
     :func:`torch.no_grad`; hooks are removed afterwards even if it raises.
 
-    :param model: any :class:`torch.nn.Module`
+    :param model: the network
+    :type model: torch.nn.Module
     :param inputs: a tensor (called as ``model(inputs)``), a tuple or list
         (``model(*inputs)``) or a dict (``model(**inputs)``)
-    :param convention: ``"honest"`` (default) or ``"paper"``
-    :param e_mac: joules per MAC (paper convention: per multiplication), default 4.6 pJ
-    :param e_ac: joules per AC (paper convention: per addition), default 0.9 pJ
-    :param batch_size: inputs per run for ``per_image_j``; defaults to the first
-        dimension of the (first) input tensor. Pass it for time-major inputs.
+    :type inputs: torch.Tensor, tuple, list or dict
+    :param convention: ``"honest"`` or ``"paper"``. Defaults to ``"honest"``
+    :type convention: str, optional
+    :param e_mac: joules per MAC (paper convention: per multiplication). Defaults to
+        :data:`E_MAC` (4.6 pJ)
+    :type e_mac: float, optional
+    :param e_ac: joules per AC (paper convention: per addition). Defaults to
+        :data:`E_AC` (0.9 pJ)
+    :type e_ac: float, optional
+    :param batch_size: inputs per run for ``per_image_j``. Defaults to None (the
+        first dimension of the (first) input tensor); pass it for time-major inputs
+    :type batch_size: int, optional
     :param paper_mult_layers: paper convention only: module names billed as
-        multiplications, instead of the first layer and the final classifier
-    :returns: an :class:`EnergyReport`
-    :raises ValueError: on an unknown ``convention``
+        multiplications, instead of the first layer and the final classifier.
+        Defaults to None
+    :type paper_mult_layers: iterable of str, optional
+    :returns: the report
+    :rtype: EnergyReport
+    :raises ValueError: on an unknown ``convention``, or ``paper_mult_layers``
+        naming no called synaptic layer
 
     Example::
 
@@ -645,8 +722,12 @@ def measure_energy(
 
 
 def energy_ratio(report: EnergyReport, baseline: EnergyReport) -> float:
-    """How many times less energy per input ``report`` needs than ``baseline``
-    (typically the ANN twin): ``baseline.per_image_j / report.per_image_j``.
+    r"""How many times less energy per input ``report`` needs than ``baseline``
+    (typically the ANN twin):
+
+    .. math::
+
+        \rho = \frac{E^{\rm baseline}_{\rm per\,input}}{E^{\rm report}_{\rm per\,input}}
 
     Both reports must use the same convention and prices (else ValueError).
     Returns ``inf`` when ``report`` costs nothing.
@@ -660,6 +741,14 @@ def energy_ratio(report: EnergyReport, baseline: EnergyReport) -> float:
         >>> ann_r = measure_energy(net, torch.tensor([[0.1, 0.2, 0.3, 0.4]]))  # 12 MACs
         >>> round(energy_ratio(snn_r, ann_r), 4)   # 12 x 4.6 / (6 x 0.9)
         10.2222
+
+    :param report: the network measured (e.g. the SNN)
+    :type report: EnergyReport
+    :param baseline: the reference (e.g. the ANN twin)
+    :type baseline: EnergyReport
+    :return: :math:`\rho` (``inf`` when ``report`` costs nothing)
+    :rtype: float
+    :raises ValueError: for reports of different conventions or prices
     """
     _check_comparable(report, baseline)
     if report.per_image_j == 0:
@@ -674,6 +763,25 @@ def compare(report: EnergyReport, ann_report: EnergyReport) -> Dict[str, Any]:
     "snn_macs", "snn_acs", "ann_macs", "ann_acs", "mean_rate"}``, where ``ratio``
     is :func:`energy_ratio` (ANN / SNN, per input) and the operation counts are
     per input.
+
+    Example::
+
+        >>> import torch
+        >>> from torch import nn
+        >>> net = nn.Linear(4, 3)
+        >>> snn_r = measure_energy(net, torch.tensor([[1.0, 0.0, 1.0, 0.0]]))  # 6 ACs
+        >>> ann_r = measure_energy(net, torch.tensor([[0.1, 0.2, 0.3, 0.4]]))  # 12 MACs
+        >>> c = compare(snn_r, ann_r)
+        >>> c["snn_acs"], c["ann_macs"], round(c["ratio"], 4)
+        (6.0, 12.0, 10.2222)
+
+    :param report: the spiking network's report
+    :type report: EnergyReport
+    :param ann_report: the ANN twin's report, same convention and prices
+    :type ann_report: EnergyReport
+    :return: the summary
+    :rtype: dict
+    :raises ValueError: for reports of different conventions or prices
     """
     ratio = energy_ratio(report, ann_report)
     sb, ab = max(report.batch_size, 1), max(ann_report.batch_size, 1)

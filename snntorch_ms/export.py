@@ -37,7 +37,21 @@ __all__ = [
 
 
 class UnsupportedExportError(ValueError):
-    """A module of the network has no faithful NIR equivalent."""
+    """A module of the network has no faithful NIR equivalent.
+
+    A subclass of :class:`ValueError`, raised by :func:`check_exportable`,
+    :func:`export_to_nir` and, during snntorch's own export, by
+    :func:`nir_trace_guard`; the message names every such module and why.
+
+    Example::
+
+        >>> from snntorch_ms import ProjLeaky
+        >>> try:
+        ...     check_exportable(torch.nn.Sequential(ProjLeaky(0.9)))
+        ... except UnsupportedExportError as err:
+        ...     print(isinstance(err, ValueError), "module '0'" in str(err))
+        True True
+    """
 
 
 def _is_unsupported(module: torch.nn.Module) -> bool:
@@ -81,13 +95,35 @@ def unsupported_modules(net: torch.nn.Module) -> List[Tuple[str, torch.nn.Module
         >>> net = torch.nn.Sequential(torch.nn.Conv2d(2, 3, 3), ProjLeaky(0.9))
         >>> [name for name, _ in unsupported_modules(net)]
         ['1']
+
+    :param net: the network
+    :type net: torch.nn.Module
+    :return: the modules whose ``nir_exportable`` attribute is False, with their names
+    :rtype: list(tuple(str, torch.nn.Module))
     """
     return [(name, mod) for name, mod in net.named_modules() if _is_unsupported(mod)]
 
 
 def check_exportable(net: torch.nn.Module) -> None:
     """Raise :class:`UnsupportedExportError` listing every module of ``net`` that
-    has no faithful NIR equivalent; return None otherwise."""
+    has no faithful NIR equivalent; return None otherwise.
+
+    Example::
+
+        >>> from snntorch_ms import ProjLeaky
+        >>> leaky_twin = ProjLeaky(0.9, windows=None, projection="none")
+        >>> check_exportable(torch.nn.Sequential(torch.nn.Linear(2, 3), leaky_twin)) is None
+        True
+        >>> try:
+        ...     check_exportable(torch.nn.Sequential(torch.nn.Linear(2, 3), ProjLeaky(0.9)))
+        ... except UnsupportedExportError as err:
+        ...     print(str(err)[:60])
+        cannot export to NIR: 1 module(s) cannot be exported: module
+
+    :param net: the network
+    :type net: torch.nn.Module
+    :raises UnsupportedExportError: naming every module that cannot be exported
+    """
     bad = unsupported_modules(net)
     if not bad:
         return
@@ -102,11 +138,27 @@ def export_to_nir(net: torch.nn.Module, sample_data: torch.Tensor, **kwargs):
     """Export ``net`` to NIR with snntorch's exporter, after checking that every
     snntorch-ms neuron in it has a faithful NIR equivalent.
 
+    The check runs before ``nir`` and ``nirtorch`` are imported, so it needs
+    neither of them.
+
+    Example::
+
+        >>> from snntorch_ms import ProjLeaky
+        >>> net = torch.nn.Sequential(torch.nn.Conv2d(2, 3, 3), ProjLeaky(0.9, init_hidden=True))
+        >>> try:
+        ...     export_to_nir(net, torch.rand(1, 2, 8, 8))
+        ... except UnsupportedExportError as err:
+        ...     print("module '1'" in str(err), "no NIR equivalent" in str(err))
+        True True
+
     :param net: the network
+    :type net: torch.nn.Module
     :param sample_data: sample input, as for :func:`snntorch.export_nir.export_to_nir`
+    :type sample_data: torch.Tensor
     :param kwargs: passed on to :func:`snntorch.export_nir.export_to_nir`
         (``model_name``, ``model_fwd_args``, ``ignore_dims``)
     :raises UnsupportedExportError: naming every module that cannot be exported
+    :raises ImportError: if ``nir`` or ``nirtorch`` is missing
     :return: the ``nir.NIRGraph``
     """
     check_exportable(net)
@@ -149,6 +201,23 @@ def nir_trace_guard(module: torch.nn.Module, args) -> None:
     """Forward pre-hook of a neuron that has no NIR equivalent: raises
     :class:`UnsupportedExportError` while nirtorch's graph tracer runs the network
     (as ``snntorch.export_nir.export_to_nir`` does), and does nothing otherwise.
+
+    A :class:`~snntorch_ms.ProjLeaky` that is not exactly a Leaky registers it
+    with :meth:`torch.nn.Module.register_forward_pre_hook`.
+
+    Example::
+
+        >>> from snntorch_ms import ProjLeaky
+        >>> lif = ProjLeaky(0.9)
+        >>> nir_trace_guard(lif, (torch.rand(1, 1, 4, 4),)) is None  # not tracing
+        True
+
+    :param module: the neuron about to run
+    :type module: torch.nn.Module
+    :param args: the positional arguments of its call (unused)
+    :type args: tuple
+    :raises UnsupportedExportError: while nirtorch traces a module with
+        ``nir_exportable = False``
     """
     if torch.compiler.is_compiling() or not _nirtorch_tracing():
         return None

@@ -95,12 +95,26 @@ def build_model(name: str, neuron: str = "proj", num_classes: int = 10, in_chann
         (torch.Size([2, 10]), 1)
 
     :param name: one of :data:`MODELS`
-    :param neuron: ``"proj"``, ``"leaky"`` or ``"relu"``
-    :param num_classes: number of classes
-    :param in_channels: input channels
-    :param image_size: input size, ``int`` or ``(H, W)``
-    :param timesteps: time steps :math:`T \geq 1`
-    :param neuron_kwargs: neuron keywords (see :func:`make_neuron`)
+    :type name: str
+    :param neuron: ``"proj"``, ``"leaky"`` or ``"relu"``. Defaults to ``"proj"``
+    :type neuron: str, optional
+    :param num_classes: number of classes. Defaults to 10
+    :type num_classes: int, optional
+    :param in_channels: input channels. Defaults to 3
+    :type in_channels: int, optional
+    :param image_size: input size, ``int`` or ``(H, W)``. Defaults to 32
+    :type image_size: int or tuple(int, int), optional
+    :param timesteps: time steps :math:`T \geq 1`. Defaults to 1
+    :type timesteps: int, optional
+    :param neuron_kwargs: neuron keywords (see :func:`make_neuron`). Defaults to None
+    :type neuron_kwargs: dict, optional
+    :param model_kwargs: further keywords of the model class:
+        :class:`~snntorch_ms.models.mixers.MixerNet` for the mixers,
+        :class:`~snntorch_ms.models.resnet.ResNet19`,
+        :class:`~snntorch_ms.models.vgg.VGG11` or
+        :class:`~snntorch_ms.models.vgg.ConvNet` for the backbones
+    :return: the model, a :class:`~snntorch_ms.models.base.SpikingModel`
+    :rtype: torch.nn.Module
     :raises ValueError: for an unknown model or neuron name
     """
     if name not in MODELS:

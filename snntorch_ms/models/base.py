@@ -73,8 +73,10 @@ class ChannelLayerNorm(nn.LayerNorm):
     :type elementwise_affine: bool, optional
     :param bias: learn :math:`\beta` (with ``elementwise_affine``). Defaults to True
     :type bias: bool, optional
-
-    Further keywords (``device``, ``dtype``) as :class:`torch.nn.LayerNorm`.
+    :param device: device of the parameters. Defaults to None
+    :type device: torch.device, optional
+    :param dtype: dtype of the parameters. Defaults to None
+    :type dtype: torch.dtype, optional
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -112,6 +112,14 @@ def encode_input(x: torch.Tensor, encode: str = "real") -> torch.Tensor:
         >>> x = torch.tensor([[-1.0, 0.0, 1.0, 3.0]])
         >>> encode_input(x, "bernoulli")
         tensor([[0., 0., 1., 1.]])
+
+    :param x: the block's input (any shape)
+    :type x: torch.Tensor
+    :param encode: ``"real"`` or ``"bernoulli"``. Defaults to ``"real"``
+    :type encode: str, optional
+    :return: ``x`` itself, or a 0/1 tensor of its shape without gradient
+    :rtype: torch.Tensor
+    :raises ValueError: for an unknown ``encode``
     """
     _check("encode", encode, ENCODINGS)
     if encode == "real":
@@ -132,6 +140,9 @@ class Affine(nn.Module):
 
         >>> Affine(3)(torch.ones(1, 3, 2, 2)).sum()
         tensor(12., grad_fn=<SumBackward0>)
+
+    :param dim: channels :math:`C` (:math:`\alpha` starts at 1, :math:`\beta` at 0)
+    :type dim: int
     """
 
     def __init__(self, dim: int):
@@ -216,12 +227,20 @@ class CNNTokenMixer(_WindowedMixer):
         torch.Size([2, 4, 6, 6])
 
     :param dim: channels :math:`C`
-    :param neuron: ``"proj"``, ``"leaky"`` or ``"relu"``
-    :param windows: ``"quad"``, ``"overlap"`` or None (whole map)
-    :param groups: number of windows in ``{1, 2, 4}``
-    :param neuron_kwargs: neuron keywords (see :func:`make_neuron`)
-    :param encode: ``"real"`` or ``"bernoulli"`` (see :func:`encode_input`)
-    :param conv_norm: ``"batch"`` or None
+    :type dim: int
+    :param neuron: ``"proj"``, ``"leaky"`` or ``"relu"``. Defaults to ``"proj"``
+    :type neuron: str, optional
+    :param windows: ``"quad"``, ``"overlap"`` or None (whole map). Defaults to ``"quad"``
+    :type windows: str or None, optional
+    :param groups: number of windows in ``{1, 2, 4}``. Defaults to 4
+    :type groups: int, optional
+    :param neuron_kwargs: neuron keywords (see :func:`make_neuron`). Defaults to None
+    :type neuron_kwargs: dict, optional
+    :param encode: ``"real"`` or ``"bernoulli"`` (see :func:`encode_input`). Defaults
+        to ``"real"``
+    :type encode: str, optional
+    :param conv_norm: ``"batch"`` or None. Defaults to ``"batch"``
+    :type conv_norm: str or None, optional
     """
 
     def __init__(self, dim: int, neuron: str = "proj", windows="quad", groups: int = 4,
@@ -271,11 +290,18 @@ class LSTMTokenMixer(_WindowedMixer):
         torch.Size([2, 4, 4, 4])
 
     :param dim: channels :math:`C`
-    :param neuron: ``"proj"``, ``"leaky"`` or ``"relu"``
-    :param windows: ``"quad"``, ``"overlap"`` or None (whole map)
-    :param groups: number of windows in ``{1, 2, 4}``
-    :param neuron_kwargs: neuron keywords (see :func:`make_neuron`)
-    :param encode: ``"real"`` or ``"bernoulli"`` (see :func:`encode_input`)
+    :type dim: int
+    :param neuron: ``"proj"``, ``"leaky"`` or ``"relu"``. Defaults to ``"proj"``
+    :type neuron: str, optional
+    :param windows: ``"quad"``, ``"overlap"`` or None (whole map). Defaults to ``"quad"``
+    :type windows: str or None, optional
+    :param groups: number of windows in ``{1, 2, 4}``. Defaults to 4
+    :type groups: int, optional
+    :param neuron_kwargs: neuron keywords (see :func:`make_neuron`). Defaults to None
+    :type neuron_kwargs: dict, optional
+    :param encode: ``"real"`` or ``"bernoulli"`` (see :func:`encode_input`). Defaults
+        to ``"real"``
+    :type encode: str, optional
     """
 
     def __init__(self, dim: int, neuron: str = "proj", windows="quad", groups: int = 4,
@@ -316,9 +342,14 @@ class MixerMLP(nn.Module):
         torch.Size([2, 4, 3, 3])
 
     :param dim: channels :math:`C`
-    :param ratio: expansion :math:`r` (the paper: 3)
-    :param dropout: dropout probability
-    :param neuron: a :class:`~snntorch_ms.models.neurons.NeuronAdapter`, or None for GELU
+    :type dim: int
+    :param ratio: expansion :math:`r` (the paper: 3). Defaults to 3
+    :type ratio: int, optional
+    :param dropout: dropout probability. Defaults to 0.0
+    :type dropout: float, optional
+    :param neuron: a :class:`~snntorch_ms.models.neurons.NeuronAdapter`, or None for
+        GELU. Defaults to None
+    :type neuron: torch.nn.Module, optional
     """
 
     def __init__(self, dim: int, ratio: int = 3, dropout: float = 0.0,
@@ -355,18 +386,33 @@ class MixerBlock(nn.Module):
         >>> blk(torch.rand(2, 4, 4, 4)).shape
         torch.Size([2, 4, 4, 4])
 
-    :param dim: channels
-    :param mixer: ``"cnn"`` or ``"lstm"``
-    :param neuron: ``"proj"``, ``"leaky"`` or ``"relu"``
-    :param windows: ``"quad"``, ``"overlap"`` or None
-    :param groups: number of windows
-    :param neuron_kwargs: neuron keywords
-    :param encode: ``"real"`` or ``"bernoulli"``
-    :param spiking_mlp: replace the MLP's GELU by a neuron of kind ``neuron``
-    :param mlp_ratio: MLP expansion
-    :param dropout: MLP dropout
-    :param norm: ``"layer"``, ``"affine"`` or None
-    :param conv_norm: ``"batch"`` or None (CNN mixer)
+    :param dim: channels :math:`C`
+    :type dim: int
+    :param mixer: ``"cnn"`` (:class:`CNNTokenMixer`) or ``"lstm"``
+        (:class:`LSTMTokenMixer`). Defaults to ``"cnn"``
+    :type mixer: str, optional
+    :param neuron: ``"proj"``, ``"leaky"`` or ``"relu"``. Defaults to ``"proj"``
+    :type neuron: str, optional
+    :param windows: ``"quad"``, ``"overlap"`` or None. Defaults to ``"quad"``
+    :type windows: str or None, optional
+    :param groups: number of windows in ``{1, 2, 4}``. Defaults to 4
+    :type groups: int, optional
+    :param neuron_kwargs: neuron keywords (see :func:`make_neuron`). Defaults to None
+    :type neuron_kwargs: dict, optional
+    :param encode: ``"real"`` or ``"bernoulli"`` (see :func:`encode_input`). Defaults
+        to ``"real"``
+    :type encode: str, optional
+    :param spiking_mlp: replace the MLP's GELU by a neuron of kind ``neuron``.
+        Defaults to False
+    :type spiking_mlp: bool, optional
+    :param mlp_ratio: MLP expansion :math:`r`. Defaults to 3
+    :type mlp_ratio: int, optional
+    :param dropout: MLP dropout. Defaults to 0.0
+    :type dropout: float, optional
+    :param norm: ``"layer"``, ``"affine"`` or None. Defaults to ``"layer"``
+    :type norm: str or None, optional
+    :param conv_norm: ``"batch"`` or None (CNN mixer only). Defaults to ``"batch"``
+    :type conv_norm: str or None, optional
     """
 
     def __init__(self, dim: int, mixer: str = "cnn", neuron: str = "proj", windows="quad",
@@ -410,6 +456,11 @@ class PatchMerging(nn.Module):
 
         >>> PatchMerging(4)(torch.rand(2, 4, 7, 7)).shape
         torch.Size([2, 8, 4, 4])
+
+    :param dim: input channels :math:`C`
+    :type dim: int
+    :param out_dim: output channels :math:`C'`. Defaults to None (:math:`2C`)
+    :type out_dim: int, optional
     """
 
     def __init__(self, dim: int, out_dim: Optional[int] = None):
@@ -458,23 +509,46 @@ class MixerNet(SpikingModel):
         >>> [blk.windows for blk in net.blocks()]
         ['quad', 'quad']
 
-    :param mixer: ``"cnn"`` or ``"lstm"``
-    :param num_classes: number of classes
-    :param in_channels: input channels
-    :param image_size: input size, ``int`` or ``(H, W)``; fixes where windows fit
+    :param mixer: ``"cnn"`` or ``"lstm"``. Defaults to ``"cnn"``
+    :type mixer: str, optional
+    :param num_classes: number of classes. Defaults to 10
+    :type num_classes: int, optional
+    :param in_channels: input channels. Defaults to 3
+    :type in_channels: int, optional
+    :param image_size: input size, ``int`` or ``(H, W)``; fixes where windows fit.
+        Defaults to 32
+    :type image_size: int or tuple(int, int), optional
     :param depths: blocks per stage. Defaults to ``(2, 2, 6, 2)``
+    :type depths: sequence of int, optional
     :param dims: channels per stage. Defaults to ``(48, 96, 192, 384)``
-    :param neuron: ``"proj"``, ``"leaky"`` or ``"relu"``
-    :param neuron_kwargs: neuron keywords (see :func:`~snntorch_ms.models.make_neuron`)
-    :param windows: ``"alternate"``, ``"quad"``, ``"overlap"`` or None
+    :type dims: sequence of int, optional
+    :param neuron: ``"proj"``, ``"leaky"`` or ``"relu"``. Defaults to ``"proj"``
+    :type neuron: str, optional
+    :param neuron_kwargs: neuron keywords (see :func:`~snntorch_ms.models.make_neuron`).
+        Defaults to None
+    :type neuron_kwargs: dict, optional
+    :param windows: ``"alternate"``, ``"quad"``, ``"overlap"`` or None. Defaults to
+        ``"alternate"``
+    :type windows: str or None, optional
     :param groups: number of windows in ``{1, 2, 4}``. Defaults to 4
-    :param encode: ``"real"`` or ``"bernoulli"`` input of each token mixer
+    :type groups: int, optional
+    :param encode: ``"real"`` or ``"bernoulli"`` input of each token mixer. Defaults
+        to ``"real"``
+    :type encode: str, optional
     :param spiking_mlp: spiking MLPs (a fully spiking network). Defaults to False
+    :type spiking_mlp: bool, optional
     :param mlp_ratio: MLP expansion. Defaults to 3
-    :param dropout: dropout in the MLPs and before the head. Defaults to 0
+    :type mlp_ratio: int, optional
+    :param dropout: dropout in the MLPs and before the head. Defaults to 0.0
+    :type dropout: float, optional
     :param norm: ``"layer"``, ``"affine"`` or None. Defaults to ``"layer"``
+    :type norm: str or None, optional
     :param conv_norm: ``"batch"`` or None (CNN mixer). Defaults to ``"batch"``
+    :type conv_norm: str or None, optional
     :param timesteps: time steps :math:`T`. Defaults to 1
+    :type timesteps: int, optional
+    :raises ValueError: for an unknown mixer, schedule or number of windows, or
+        ``depths`` and ``dims`` of different lengths
     """
 
     def __init__(self, mixer: str = "cnn", num_classes: int = 10, in_channels: int = 3,

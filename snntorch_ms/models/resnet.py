@@ -53,11 +53,18 @@ class BasicBlock(nn.Module):
         torch.Size([2, 8, 4, 4])
 
     :param in_channels: input channels
+    :type in_channels: int
     :param out_channels: output channels
-    :param stride: stride of the first convolution
-    :param neurons: a :class:`~snntorch_ms.models.neurons.MapNeurons`
+    :type out_channels: int
+    :param stride: stride of the first convolution (and of the shortcut)
+    :type stride: int
+    :param neurons: hands out the block's two neurons
+    :type neurons: ~snntorch_ms.models.neurons.MapNeurons
     :param size: input map size ``(H, W)`` at the built image size
-    :param lateral: feed the first neuron's membrane to the second as ``lateral``
+    :type size: tuple(int, int)
+    :param lateral: feed the first neuron's membrane to the second as ``lateral``.
+        Defaults to False
+    :type lateral: bool, optional
     """
 
     def __init__(self, in_channels: int, out_channels: int, stride: int,
@@ -103,20 +110,39 @@ class ResNet19(SpikingModel):
         >>> net(torch.rand(2, 1, 16, 16)).shape
         torch.Size([2, 10])
 
-    :param num_classes: number of classes
-    :param in_channels: input channels
-    :param image_size: input size, ``int`` or ``(H, W)``; fixes where windows fit
-    :param neuron: ``"proj"``, ``"leaky"`` or ``"relu"``
-    :param neuron_kwargs: neuron keywords (see :func:`~snntorch_ms.models.make_neuron`)
-    :param windows: ``"alternate"`` (default), ``"quad"``, ``"overlap"`` or None
+    :param num_classes: number of classes. Defaults to 10
+    :type num_classes: int, optional
+    :param in_channels: input channels. Defaults to 3
+    :type in_channels: int, optional
+    :param image_size: input size, ``int`` or ``(H, W)``; fixes where windows fit.
+        Defaults to 32
+    :type image_size: int or tuple(int, int), optional
+    :param neuron: ``"proj"``, ``"leaky"`` or ``"relu"``. Defaults to ``"proj"``
+    :type neuron: str, optional
+    :param neuron_kwargs: neuron keywords (see :func:`~snntorch_ms.models.make_neuron`).
+        Defaults to None
+    :type neuron_kwargs: dict, optional
+    :param windows: ``"alternate"``, ``"quad"``, ``"overlap"`` or None. Defaults to
+        ``"alternate"``
+    :type windows: str or None, optional
     :param groups: number of windows in ``{1, 2, 4}``. Defaults to 4
-    :param width: channel multiplier (1.0: 128/256/512 channels, fc 256)
+    :type groups: int, optional
+    :param width: channel multiplier (1.0: 128/256/512 channels, fc 256). Defaults to 1.0
+    :type width: float, optional
     :param blocks: basic blocks per stage. Defaults to ``(3, 3, 2)``
+    :type blocks: sequence of int, optional
     :param channels: channels per stage before ``width``. Defaults to ``(128, 256, 512)``
+    :type channels: sequence of int, optional
     :param fc_dim: hidden fully connected width before ``width``. Defaults to 256
+    :type fc_dim: int, optional
     :param lateral: feed each block's first membrane to its second neuron. Defaults to False
-    :param dropout: dropout before the last layer. Defaults to 0
+    :type lateral: bool, optional
+    :param dropout: dropout before the last layer. Defaults to 0.0
+    :type dropout: float, optional
     :param timesteps: time steps :math:`T`. Defaults to 1
+    :type timesteps: int, optional
+    :raises ValueError: for an unknown number of windows, neuron or schedule, or
+        ``blocks`` and ``channels`` of different lengths
     """
 
     def __init__(self, num_classes: int = 10, in_channels: int = 3, image_size=32,

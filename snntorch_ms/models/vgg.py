@@ -51,6 +51,21 @@ class ConvUnit(nn.Module):
         >>> spk, mem = unit(torch.rand(2, 1, 6, 6))
         >>> spk.shape
         torch.Size([2, 4, 6, 6])
+
+    :param in_channels: input channels
+    :type in_channels: int
+    :param out_channels: output channels
+    :type out_channels: int
+    :param neuron: the activation, a
+        :class:`~snntorch_ms.models.neurons.NeuronAdapter` (see
+        :func:`~snntorch_ms.models.make_neuron`)
+    :type neuron: torch.nn.Module
+
+    Inputs: x, lateral
+        - **x** a map ``[B, C_in, H, W]``
+        - **lateral** a membrane ``[B, C_out, H, W]`` passed to the neuron (or None)
+
+    Outputs: spk, mem
     """
 
     def __init__(self, in_channels: int, out_channels: int, neuron: nn.Module):
@@ -82,21 +97,40 @@ class VGG(SpikingModel):
         torch.Size([2, 3])
 
     :param cfg: channels per convolution, ``"M"`` for a 2x2 max pooling
-    :param num_classes: number of classes
-    :param in_channels: input channels
-    :param image_size: input size, ``int`` or ``(H, W)``; fixes where windows fit
-    :param neuron: ``"proj"``, ``"leaky"`` or ``"relu"``
-    :param neuron_kwargs: neuron keywords (see :func:`~snntorch_ms.models.make_neuron`)
-    :param windows: ``"alternate"`` (default), ``"quad"``, ``"overlap"`` or None
+    :type cfg: sequence of int or str
+    :param num_classes: number of classes. Defaults to 10
+    :type num_classes: int, optional
+    :param in_channels: input channels. Defaults to 3
+    :type in_channels: int, optional
+    :param image_size: input size, ``int`` or ``(H, W)``; fixes where windows fit.
+        Defaults to 32
+    :type image_size: int or tuple(int, int), optional
+    :param neuron: ``"proj"``, ``"leaky"`` or ``"relu"``. Defaults to ``"proj"``
+    :type neuron: str, optional
+    :param neuron_kwargs: neuron keywords (see :func:`~snntorch_ms.models.make_neuron`).
+        Defaults to None
+    :type neuron_kwargs: dict, optional
+    :param windows: ``"alternate"``, ``"quad"``, ``"overlap"`` or None. Defaults to
+        ``"alternate"``
+    :type windows: str or None, optional
     :param groups: number of windows in ``{1, 2, 4}``. Defaults to 4
-    :param width: channel multiplier. Defaults to 1
-    :param hidden: hidden fc width before ``width`` (None: a single linear head)
-    :param pool_to: output size of the pooling before the head (None: the final
-        map size at ``image_size``, i.e. a plain flatten)
+    :type groups: int, optional
+    :param width: channel multiplier. Defaults to 1.0
+    :type width: float, optional
+    :param hidden: hidden fc width before ``width``. Defaults to None (a single
+        linear head)
+    :type hidden: int, optional
+    :param pool_to: output size of the pooling before the head. Defaults to None
+        (the final map size at ``image_size``, i.e. a plain flatten)
+    :type pool_to: int, optional
     :param lateral: feed a neuron the previous neuron's membrane when their maps
         have the same shape (consecutive convolutions of equal width). Defaults to False
-    :param dropout: dropout before the last layer. Defaults to 0
+    :type lateral: bool, optional
+    :param dropout: dropout before the last layer. Defaults to 0.0
+    :type dropout: float, optional
     :param timesteps: time steps :math:`T`. Defaults to 1
+    :type timesteps: int, optional
+    :raises ValueError: for an unknown number of windows, neuron or schedule
     """
 
     def __init__(self, cfg: Sequence[Union[int, str]], num_classes: int = 10,
@@ -168,7 +202,18 @@ class VGG11(VGG):
         >>> net(torch.rand(2, 1, 16, 16)).shape
         torch.Size([2, 10])
 
-    Keywords as :class:`VGG` (``hidden`` defaults to 512).
+    :param num_classes: number of classes. Defaults to 10
+    :type num_classes: int, optional
+    :param in_channels: input channels. Defaults to 3
+    :type in_channels: int, optional
+    :param image_size: input size, ``int`` or ``(H, W)``; fixes where windows fit.
+        Defaults to 32
+    :type image_size: int or tuple(int, int), optional
+    :param hidden: hidden fc width before ``width``. Defaults to 512
+    :type hidden: int, optional
+    :param kwargs: the other keywords of :class:`VGG` (``neuron``,
+        ``neuron_kwargs``, ``windows``, ``groups``, ``width``, ``lateral``,
+        ``dropout``, ``timesteps``); ``pool_to`` is fixed to 1
     """
 
     def __init__(self, num_classes: int = 10, in_channels: int = 3, image_size=32,
@@ -192,7 +237,16 @@ class ConvNet(VGG):
         >>> net(torch.rand(2, 1, 28, 28)).shape
         torch.Size([2, 10])
 
-    Keywords as :class:`VGG`.
+    :param num_classes: number of classes. Defaults to 10
+    :type num_classes: int, optional
+    :param in_channels: input channels. Defaults to 3
+    :type in_channels: int, optional
+    :param image_size: input size, ``int`` or ``(H, W)``; fixes where windows fit
+        and the size of the flattened map. Defaults to 32
+    :type image_size: int or tuple(int, int), optional
+    :param kwargs: the other keywords of :class:`VGG` (``neuron``,
+        ``neuron_kwargs``, ``windows``, ``groups``, ``width``, ``hidden``,
+        ``pool_to``, ``lateral``, ``dropout``, ``timesteps``)
     """
 
     def __init__(self, num_classes: int = 10, in_channels: int = 3, image_size=32, **kwargs):
