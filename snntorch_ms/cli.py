@@ -36,15 +36,23 @@ __all__ = ["main", "build_parser", "parse_kv"]
 _PROG = "snntorch-ms"
 
 
+# options whose value "none" is a string of snntorch / snntorch-ms, not Python's None
+_STRING_NONE_KEYS = ("projection", "reset_mechanism")
+
+
 def parse_kv(items: Optional[Sequence[str]]) -> Dict[str, Any]:
     """Parse ``KEY=VALUE`` strings into a dict, values as Python literals when possible.
 
-    ``true``/``false``/``none`` (any case) become ``True``/``False``/``None``.
+    ``true``/``false``/``none`` (any case) become ``True``/``False``/``None``,
+    except for the keywords whose option is the *string* ``"none"``
+    (``projection``, ``reset_mechanism``).
 
     Example::
 
         >>> parse_kv(["threshold=0.5", "windows=overlap", "learn_beta=true", "depths=(1,1,1,1)"])
         {'threshold': 0.5, 'windows': 'overlap', 'learn_beta': True, 'depths': (1, 1, 1, 1)}
+        >>> parse_kv(["projection=none", "reset_mechanism=none", "windows=none"])
+        {'projection': 'none', 'reset_mechanism': 'none', 'windows': None}
     """
     out: Dict[str, Any] = {}
     for item in items or ():
@@ -56,8 +64,10 @@ def parse_kv(items: Optional[Sequence[str]]) -> Dict[str, Any]:
             raise ValueError(f"bad keyword name {key!r} in {item!r}")
         raw = raw.strip()
         low = raw.lower()
-        if low in ("true", "false", "none", "null"):
-            value: Any = {"true": True, "false": False}.get(low)
+        if key in _STRING_NONE_KEYS and low == "none":
+            value: Any = "none"
+        elif low in ("true", "false", "none", "null"):
+            value = {"true": True, "false": False}.get(low)
         else:
             try:
                 value = ast.literal_eval(raw)
