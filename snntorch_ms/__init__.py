@@ -5,7 +5,7 @@
 
 __version__ = "0.1.0"
 
-from . import functional, surrogate, utils
+from . import functional, fused, surrogate, utils
 from ._neurons import ProjLeaky
 
-__all__ = ["ProjLeaky", "functional", "surrogate", "utils", "__version__"]
+__all__ = ["ProjLeaky", "functional", "fused", "surrogate", "utils", "__version__"]

@@ -127,7 +127,7 @@ class ProjLeaky(Leaky):
         ``graded_spikes_factor``) fall back to the reference path with one warning.
         See also :func:`snntorch_ms.fused.use_fused`. Defaults to False
 
-    Inputs: input_, mem, lateral
+    Inputs: ``input_``, ``mem``, ``lateral``
         - **input_** ``[B, C, H, W]``, ``[B, g, C, h, w]``, or any shape with ``windows=None``
         - **mem** the membrane in the input's layout (or None: the stored state)
         - **lateral** the previous layer's membrane, input's shape (or None)

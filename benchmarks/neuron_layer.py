@@ -1,0 +1,158 @@
+"""Benchmark (a): one neuron layer, forward + backward, on the same input and surrogate.
+
+snntorch ``Leaky`` against ``ProjLeaky`` (quad, 4 windows, sincos, atan) on its
+default (reference) path and on its fused path, all measured in the same run;
+ratios are against Leaky.
+
+    python benchmarks/neuron_layer.py                      # CPU, float32, eager
+    python benchmarks/neuron_layer.py --device cuda --dtype bfloat16
+    python benchmarks/neuron_layer.py --compile            # torch.compile every module
+    python benchmarks/neuron_layer.py --fused-compile      # + fused rows: eager / compiled math
+    python benchmarks/neuron_layer.py --json out.json
+
+Each iteration: reset the state, ``spk, mem = neuron(x)``, ``spk.sum().backward()``
+(gradient to the input). Warm-up iterations first, then the median of ``--reps``
+timed iterations (CUDA: synchronised).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import snntorch as snn  # noqa: E402
+from snntorch import surrogate  # noqa: E402
+
+from snntorch_ms import ProjLeaky  # noqa: E402
+from snntorch_ms.functional.fused import set_fused_compile  # noqa: E402
+from snntorch_ms.functional.fused_triton import set_fused_triton  # noqa: E402
+
+
+def make(kind: str, lateral: bool):
+    sg = surrogate.atan(alpha=2.0)
+    if kind == "leaky":
+        return snn.Leaky(beta=0.5, threshold=1.0, spike_grad=sg)
+    return ProjLeaky(beta=0.5, threshold=1.0, theta=0.5, windows="quad", groups=4,
+                     projection="sincos", spike_grad=sg, fused=kind.startswith("fused"))
+
+
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def setup(kind, args, device, dtype):
+    """A ``step()`` closure for one configuration."""
+    torch.manual_seed(0)
+    neuron = make(kind, args.lateral).to(device)
+    x = (torch.randn(*args.shape, device=device) + 0.5).to(dtype).requires_grad_()
+    lat = torch.randn(*args.shape, device=device, dtype=dtype) if args.lateral else None
+    compiled_math = {"fused-compiled-math": True, "fused-eager-math": False}.get(kind)
+    triton = kind == "fused-triton"
+    fn = torch.compile(neuron, backend=args.backend) if args.compile else neuron
+
+    def step():
+        set_fused_compile(compiled_math)
+        set_fused_triton(triton)
+        neuron.reset_mem()
+        if lat is not None and kind != "leaky":
+            spk, _ = fn(x, lateral=lat)
+        else:
+            spk, _ = fn(x)
+        spk.sum().backward()
+        x.grad = None
+        set_fused_compile(None)
+        set_fused_triton(None)
+
+    return step
+
+
+def bench(kinds, args, device, dtype):
+    """Warm every configuration up, then time them round-robin (so that load from
+    other processes hits all of them alike); median per configuration."""
+    steps = {k: setup(k, args, device, dtype) for k in kinds}
+    warm = {}
+    for k, step in steps.items():
+        t0 = time.perf_counter()
+        for _ in range(args.warmup):
+            step()
+        sync(device)
+        warm[k] = time.perf_counter() - t0
+    times = {k: [] for k in kinds}
+    for _ in range(args.reps):
+        for k, step in steps.items():
+            sync(device)
+            t0 = time.perf_counter()
+            step()
+            sync(device)
+            times[k].append((time.perf_counter() - t0) * 1e3)
+    return [{"kind": k, "ms": statistics.median(times[k]), "min_ms": min(times[k]),
+             "warmup_s": warm[k], "reps": args.reps} for k in kinds]
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
+    p.add_argument("--shape", type=int, nargs=4, default=[32, 64, 32, 32])
+    p.add_argument("--reps", type=int, default=20)
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--compile", action="store_true", help="torch.compile every module")
+    p.add_argument("--backend", default="inductor", help="torch.compile backend for --compile")
+    p.add_argument("--fused-compile", action="store_true",
+                   help="add rows: fused path with its inner math compiled and with it eager "
+                        "(set_fused_compile; the plain 'fused' row uses the default: compiled "
+                        "on CUDA, eager on the CPU)")
+    p.add_argument("--triton", action="store_true",
+                   help="add a row: fused path on the hand-written Triton kernels (CUDA)")
+    p.add_argument("--lateral", action="store_true", help="feed ProjLeaky a lateral membrane")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch.set_num_threads; default 1 on the CPU (stable on a shared "
+                        "machine), untouched on CUDA; 0 leaves torch's default")
+    p.add_argument("--json", default=None, help="write the results here")
+    args = p.parse_args(argv)
+    device = torch.device(args.device)
+    threads = args.threads if args.threads is not None else (1 if device.type == "cpu" else 0)
+    if threads:
+        torch.set_num_threads(threads)
+    dtype = getattr(torch, args.dtype)
+
+    kinds = ["leaky", "proj-default", "fused"]
+    if args.fused_compile:
+        kinds += ["fused-eager-math", "fused-compiled-math"]
+    if args.triton:
+        kinds.append("fused-triton")
+    rows = bench(kinds, args, device, dtype)
+    base = rows[0]["ms"]
+    for r in rows:
+        r["ratio_vs_leaky"] = r["ms"] / base
+
+    machine = (torch.cuda.get_device_name(device) if device.type == "cuda"
+               else f"{platform.processor() or platform.machine()}, "
+                    f"{torch.get_num_threads()} threads")
+    print(f"# one neuron layer fwd+bwd, input {args.shape}, {args.dtype}, {device.type} "
+          f"({machine}), torch {torch.__version__}, compile={args.compile}, "
+          f"lateral={args.lateral}, median of {args.reps}")
+    print(f"{'neuron':<22}{'ms/iter':>10}{'min ms':>10}{'x Leaky':>10}")
+    for r in rows:
+        print(f"{r['kind']:<22}{r['ms']:>10.2f}{r['min_ms']:>10.2f}{r['ratio_vs_leaky']:>10.2f}")
+    if args.json:
+        out = {"benchmark": "neuron_layer", "shape": args.shape, "dtype": args.dtype,
+               "device": str(device), "machine": machine, "torch": torch.__version__,
+               "compile": args.compile, "lateral": args.lateral, "rows": rows}
+        Path(args.json).write_text(json.dumps(out, indent=2))
+    return rows
+
+
+if __name__ == "__main__":
+    main()

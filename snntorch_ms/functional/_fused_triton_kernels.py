@@ -1,0 +1,297 @@
+"""Triton kernels of :mod:`snntorch_ms.functional.fused_triton` (imported on first
+use only, so that importing snntorch_ms never needs triton). See that module for
+what they compute."""
+
+import triton
+import triton.language as tl
+
+@triton.jit
+def _inbox(boxes_ptr, q, row, col):
+    t = tl.load(boxes_ptr + 4 * q)
+    b = tl.load(boxes_ptr + 4 * q + 1)
+    l = tl.load(boxes_ptr + 4 * q + 2)
+    r = tl.load(boxes_ptr + 4 * q + 3)
+    return (row >= t) & (row < b) & (col >= l) & (col < r)
+
+@triton.jit
+def _index(boxes_ptr, p, plane, b_idx, c, i, j, offs, C, H, W, hw,
+           G: tl.constexpr, MAP: tl.constexpr):
+    # flat index of window p's element (i, j) in a map [B,C,H,W] or a stack [B,G,C,h,w]
+    if MAP:
+        t = tl.load(boxes_ptr + 4 * p)
+        l = tl.load(boxes_ptr + 4 * p + 2)
+        return plane * H * W + (t + i) * W + (l + j)
+    else:
+        return ((b_idx * G + p) * C + c) * hw + offs
+
+@triton.jit
+def _project(a, lb, k, PROJ: tl.constexpr, HAS_B: tl.constexpr):
+    # Omega / scale (scale 2 for sincos and nested)
+    if PROJ == 0:
+        out = tl.sin(k * a)
+        if HAS_B:
+            out = out * tl.cos(k * lb)
+    elif PROJ == 1:
+        if HAS_B:
+            out = tl.sin(k * lb * tl.cos(k * a))
+        else:
+            out = tl.sin(k * a)
+    elif PROJ == 2:
+        if HAS_B:
+            out = (a + lb) * 0.5
+        else:
+            out = a
+    else:
+        out = a
+    return out
+
+@triton.jit
+def _update(a, cur, lb, beta_eff, thr, k, PROJ: tl.constexpr, RESET: tl.constexpr,
+            HAS_B: tl.constexpr):
+    c = _project(a, lb, k, PROJ, HAS_B)
+    u = c * beta_eff
+    if RESET == 1:
+        u = tl.where(a > thr, 0.0, u)
+    u = u + cur
+    if RESET == 0:
+        u = tl.where(a > thr, u - thr, u)
+    return u
+
+@triton.jit
+def _surrogate(x, sa, SURR: tl.constexpr):
+    if SURR == 0:
+        t = x * (3.141592653589793 / 2 * sa)
+        out = (sa / 2) / (1 + t * t)
+    elif SURR == 1:
+        d = tl.abs(x) * sa + 1.0
+        out = 1.0 / (d * d)
+    elif SURR == 2:
+        s = tl.sigmoid(x * sa)
+        out = sa * s * (1 - s)
+    elif SURR == 3:
+        out = tl.where(x >= 0, -sa, sa) + 0.0 * x
+    elif SURR == 4:
+        out = 1.0 + 0.0 * x
+    elif SURR == 5:
+        out = tl.where(tl.abs(x) < sa / 2, 1.0 / sa, 0.0) + 0.0 * x
+    else:
+        out = 0.0 * x
+    return out
+
+@triton.jit
+def _param(ptr, c, PER_CHANNEL: tl.constexpr):
+    if PER_CHANNEL:
+        v = tl.load(ptr + c)
+    else:
+        v = tl.load(ptr)
+    return v.to(tl.float32)
+
+@triton.jit
+def _reduce_into(ptr, c, acc, PER_CHANNEL: tl.constexpr):
+    if PER_CHANNEL:
+        tl.atomic_add(ptr + c, tl.sum(acc, axis=0))
+    else:
+        tl.atomic_add(ptr, tl.sum(acc, axis=0))
+
+@triton.jit
+def forward_kernel(x_ptr, carried_ptr, lat_ptr, beta_ptr, thr_ptr, theta_ptr, gsf_ptr,
+                   spk_ptr, mem_ptr, boxes_ptr, C, H, W, w, hw, scale,
+                   G: tl.constexpr, MAP: tl.constexpr, PARTITION: tl.constexpr,
+                   MEAN: tl.constexpr, PROJ: tl.constexpr, RESET: tl.constexpr,
+                   HAS_LAT: tl.constexpr, PC_BETA: tl.constexpr, PC_THR: tl.constexpr,
+                   PC_THETA: tl.constexpr, PC_GSF: tl.constexpr, BLOCK: tl.constexpr):
+    plane = tl.program_id(0)
+    b_idx = plane // C
+    c = plane % C
+    offs = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < hw
+    i = offs // w
+    j = offs % w
+    beta = _param(beta_ptr, c, PC_BETA)
+    beta_eff = tl.minimum(tl.maximum(beta, 0.0), 1.0) * scale
+    thr = _param(thr_ptr, c, PC_THR)
+    k = _param(theta_ptr, c, PC_THETA) * (3.141592653589793 / 2)
+    gsf = _param(gsf_ptr, c, PC_GSF)
+    u = tl.load(carried_ptr + plane * hw + offs, mask=mask, other=0.0).to(tl.float32)
+    for p in tl.static_range(G):
+        idx = _index(boxes_ptr, p, plane, b_idx, c, i, j, offs, C, H, W, hw, G, MAP)
+        cur = tl.load(x_ptr + idx, mask=mask, other=0.0).to(tl.float32)
+        if HAS_LAT and p > 0:
+            lidx = _index(boxes_ptr, p - 1, plane, b_idx, c, i, j, offs, C, H, W, hw, G, MAP)
+            lb = tl.load(lat_ptr + lidx, mask=mask, other=0.0).to(tl.float32)
+            u = _update(u, cur, lb, beta_eff, thr, k, PROJ, RESET, True)
+        else:
+            u = _update(u, cur, u, beta_eff, thr, k, PROJ, RESET, False)
+        fired = u > thr
+        if MAP and not PARTITION:
+            t = tl.load(boxes_ptr + 4 * p)
+            l = tl.load(boxes_ptr + 4 * p + 2)
+            row = t + i
+            col = l + j
+            last = mask
+            n = tl.zeros([BLOCK], dtype=tl.float32)
+            for q in tl.static_range(G):
+                inq = _inbox(boxes_ptr, q, row, col)
+                n += inq.to(tl.float32)
+                if q > p:
+                    last = last & (inq == 0)
+            n = tl.maximum(n, 1.0)  # masked lanes lie outside every window
+            tl.store(mem_ptr + idx, u, mask=last)
+            if MEAN:
+                tl.atomic_add(spk_ptr + idx, tl.where(fired, gsf / n, 0.0), mask=mask)
+            else:
+                tl.store(spk_ptr + idx, gsf + 0.0 * u, mask=mask & fired)
+        else:
+            tl.store(mem_ptr + idx, u, mask=mask)
+            tl.store(spk_ptr + idx, tl.where(fired, gsf, 0.0), mask=mask)
+
+@triton.jit
+def backward_kernel(x_ptr, carried_ptr, lat_ptr, beta_ptr, thr_ptr, theta_ptr, gsf_ptr,
+                    gspk_ptr, gmem_ptr, scratch_ptr, gx_ptr, gcar_ptr, glat_ptr,
+                    gbeta_ptr, gthr_ptr, gk_ptr, boxes_ptr, C, H, W, w, hw, n_window,
+                    scale, sa,
+                    G: tl.constexpr, MAP: tl.constexpr, PARTITION: tl.constexpr,
+                    PROJ: tl.constexpr, RESET: tl.constexpr, SURR: tl.constexpr,
+                    HAS_LAT: tl.constexpr, HAS_GS: tl.constexpr, HAS_GM: tl.constexpr,
+                    NEED_X: tl.constexpr, NEED_CAR: tl.constexpr, NEED_LAT: tl.constexpr,
+                    NEED_BETA: tl.constexpr, NEED_THR: tl.constexpr,
+                    NEED_THETA: tl.constexpr, PC_BETA: tl.constexpr, PC_THR: tl.constexpr,
+                    PC_THETA: tl.constexpr, PC_GSF: tl.constexpr, BLOCK: tl.constexpr):
+    plane = tl.program_id(0)
+    b_idx = plane // C
+    c = plane % C
+    offs = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < hw
+    i = offs // w
+    j = offs % w
+    beta = _param(beta_ptr, c, PC_BETA)
+    beta_eff = tl.minimum(tl.maximum(beta, 0.0), 1.0) * scale
+    thr = _param(thr_ptr, c, PC_THR)
+    k = _param(theta_ptr, c, PC_THETA) * (3.141592653589793 / 2)
+    gsf = _param(gsf_ptr, c, PC_GSF)
+    wpos = plane * hw + offs  # position in a [B, C, h, w] window tensor
+    u0 = tl.load(carried_ptr + wpos, mask=mask, other=0.0).to(tl.float32)
+    # recompute U_1 .. U_g into the scratch [g, B, C, h, w]
+    u = u0
+    for p in tl.static_range(G):
+        idx = _index(boxes_ptr, p, plane, b_idx, c, i, j, offs, C, H, W, hw, G, MAP)
+        cur = tl.load(x_ptr + idx, mask=mask, other=0.0).to(tl.float32)
+        if HAS_LAT and p > 0:
+            lidx = _index(boxes_ptr, p - 1, plane, b_idx, c, i, j, offs, C, H, W, hw, G, MAP)
+            lb = tl.load(lat_ptr + lidx, mask=mask, other=0.0).to(tl.float32)
+            u = _update(u, cur, lb, beta_eff, thr, k, PROJ, RESET, True)
+        else:
+            u = _update(u, cur, u, beta_eff, thr, k, PROJ, RESET, False)
+        tl.store(scratch_ptr + p * n_window + wpos, u, mask=mask)
+    acc_beta = tl.zeros([BLOCK], dtype=tl.float32)
+    acc_thr = tl.zeros([BLOCK], dtype=tl.float32)
+    acc_k = tl.zeros([BLOCK], dtype=tl.float32)
+    carry = tl.zeros([BLOCK], dtype=tl.float32)
+    for pp in tl.static_range(G):
+        p = G - 1 - pp
+        idx = _index(boxes_ptr, p, plane, b_idx, c, i, j, offs, C, H, W, hw, G, MAP)
+        u_p = tl.load(scratch_ptr + p * n_window + wpos, mask=mask, other=0.0)
+        if p > 0:
+            a = tl.load(scratch_ptr + (p - 1) * n_window + wpos, mask=mask, other=0.0)
+        else:
+            a = u0
+        gu = carry
+        if MAP and not PARTITION:
+            t = tl.load(boxes_ptr + 4 * p)
+            l = tl.load(boxes_ptr + 4 * p + 2)
+            row = t + i
+            col = l + j
+            last = mask
+            n = tl.zeros([BLOCK], dtype=tl.float32)
+            for q in tl.static_range(G):
+                inq = _inbox(boxes_ptr, q, row, col)
+                n += inq.to(tl.float32)
+                if q > p:
+                    last = last & (inq == 0)
+            n = tl.maximum(n, 1.0)  # masked lanes lie outside every window
+        else:
+            last = mask
+            n = tl.full([BLOCK], 1.0, dtype=tl.float32)
+        if HAS_GS:
+            gs = tl.load(gspk_ptr + idx, mask=mask, other=0.0).to(tl.float32)
+            term = gs * gsf / n * _surrogate(u_p - thr, sa, SURR)
+            term = tl.where(mask, term, 0.0)
+            gu += term
+            acc_thr -= term
+        if HAS_GM:
+            gm = tl.load(gmem_ptr + idx, mask=last, other=0.0).to(tl.float32)
+            gu += gm
+        gu = tl.where(mask, gu, 0.0)
+        if NEED_X:
+            if MAP and not PARTITION:
+                tl.atomic_add(gx_ptr + idx, gu, mask=mask)
+            else:
+                tl.store(gx_ptr + idx, gu, mask=mask)
+        fired_prev = a > thr
+        if RESET == 0:
+            acc_thr -= tl.where(fired_prev, gu, 0.0)
+        if RESET == 1:
+            guz = tl.where(fired_prev, 0.0, gu)
+        else:
+            guz = gu
+        gc = guz * beta_eff
+        has_b = HAS_LAT and p > 0
+        if has_b:
+            lidx = _index(boxes_ptr, p - 1, plane, b_idx, c, i, j, offs, C, H, W, hw, G, MAP)
+            lb = tl.load(lat_ptr + lidx, mask=mask, other=0.0).to(tl.float32)
+        else:
+            lb = a
+        # dc/da, dc/db, dc/dk and c (c = Omega / scale)
+        if PROJ == 0 or (PROJ == 1 and not has_b):
+            ka = k * a
+            sa_ = tl.sin(ka)
+            ca = tl.cos(ka)
+            if has_b and PROJ == 0:
+                kb = k * lb
+                sb = tl.sin(kb)
+                cb = tl.cos(kb)
+                cval = sa_ * cb
+                da = k * ca * cb
+                db = -(k * sa_ * sb)
+                dk = a * ca * cb - lb * sa_ * sb
+            else:
+                cval = sa_
+                da = k * ca
+                db = 0.0 * a
+                dk = a * ca
+        elif PROJ == 1:
+            ka = k * a
+            sa_ = tl.sin(ka)
+            ca = tl.cos(ka)
+            z = k * lb * ca
+            cz = tl.cos(z)
+            cval = tl.sin(z)
+            da = -(cz * k * k * lb * sa_)
+            db = cz * k * ca
+            dk = cz * (lb * ca - k * lb * a * sa_)
+        elif PROJ == 2 and has_b:
+            cval = (a + lb) * 0.5
+            da = 0.5 + 0.0 * a
+            db = 0.5 + 0.0 * a
+            dk = 0.0 * a
+        else:
+            cval = a
+            da = 1.0 + 0.0 * a
+            db = 0.0 * a
+            dk = 0.0 * a
+        acc_beta += guz * cval * scale
+        acc_k += gc * dk
+        if NEED_LAT and has_b:
+            if MAP and not PARTITION:
+                tl.atomic_add(glat_ptr + lidx, gc * db, mask=mask)
+            else:
+                tl.store(glat_ptr + lidx, gc * db, mask=mask)
+        carry = gc * da
+    if NEED_CAR:
+        tl.store(gcar_ptr + wpos, carry, mask=mask)
+    if NEED_BETA:
+        _reduce_into(gbeta_ptr, c, acc_beta, PC_BETA)
+    if NEED_THR:
+        _reduce_into(gthr_ptr, c, acc_thr, PC_THR)
+    if NEED_THETA:
+        _reduce_into(gk_ptr, c, acc_k, PC_THETA)

@@ -1,0 +1,437 @@
+"""The fused ProjLeaky path against the reference path.
+
+Tolerances (float32): spikes are compared exactly, membranes at ``atol=1e-6``,
+gradients of the input and lateral membrane at ``atol=1e-5, rtol=1e-5``. The
+gradients of ``beta``, ``threshold`` and ``theta`` are sums over every position
+and window, taken in another order than autograd takes them, with cancellation;
+they are compared at ``rtol=1e-5`` and ``atol=1e-5 * sqrt(n * max(1, |g|))``
+(``n`` summed elements, ``|g|`` the gradient's size), the growth of float32
+rounding error in a sum of ``n`` terms.
+"""
+
+import itertools
+import os
+import warnings
+
+import pytest
+import snntorch as snn
+import torch
+from snntorch import surrogate
+
+import snntorch_ms.functional.fused as fused_mod
+from snntorch_ms import ProjLeaky
+from snntorch_ms.functional import cut_windows
+from snntorch_ms.functional.fused import (
+    FusedConfig,
+    FusedWindowScan,
+    fused_unsupported,
+    recognise_surrogate,
+    set_fused_compile,
+    surrogate_derivative,
+)
+from snntorch_ms.fused import use_fused
+from snntorch_ms.surrogate import rectangular
+
+SIZES = {"quad-even": ("quad", (6, 6)), "quad-odd": ("quad", (6, 5)),
+         "overlap": ("overlap", (6, 5))}
+
+
+@pytest.fixture(autouse=True)
+def eager_math():
+    """The parity tests run the eager fused math; compiled math has its own tests."""
+    set_fused_compile(False)
+    yield
+    set_fused_compile(None)
+
+
+@pytest.fixture(params=["eager", "functional"])
+def math_variant(request, monkeypatch):
+    """Run a test on the eager (in-place) math and on the functional math that
+    torch.compile traces, both called without compiling."""
+    if request.param == "functional":
+        monkeypatch.setattr(fused_mod, "_MATH", {
+            "fwd": (fused_mod._forward_functional,) * 2,
+            "bwd": (fused_mod._backward_functional,) * 2,
+        })
+    return request.param
+
+
+def make_inputs(shape, layout, windows, groups, seed=0, dtype=torch.float32):
+    torch.manual_seed(seed)
+    x = torch.rand(*shape, dtype=dtype) * 1.6 - 0.1
+    lat = torch.randn(*shape, dtype=dtype)
+    if layout == "stack":
+        x, lat = cut_windows(x, windows, groups), cut_windows(lat, windows, groups)
+    return x, lat
+
+
+def run_two_steps(neuron, x, lat, use_lateral):
+    """Two time steps (the second continues from the first's membrane); a loss
+    that weighs every output differently; gradients of input, lateral, params."""
+    x = x.clone().requires_grad_()
+    lat = lat.clone().requires_grad_()
+    outs = []
+    for t in range(2):
+        spk, mem = neuron(x * (1.0 + 0.4 * t), lateral=lat if use_lateral else None)
+        outs += [spk, mem]
+    torch.manual_seed(123)
+    loss = sum((o * torch.rand_like(o)).sum() * (i + 1) for i, o in enumerate(outs))
+    params = [p for _, p in sorted(neuron.named_parameters())]
+    grads = torch.autograd.grad(loss, [x, lat] + params, allow_unused=True)
+    return outs, grads, x.numel()
+
+
+def assert_same(kwargs, layout, use_lateral, shape=(2, 3, 6, 6), windows="quad", groups=4):
+    x, lat = make_inputs(shape, layout, windows, groups)
+    ref = ProjLeaky(**kwargs)
+    fused = ProjLeaky(fused=True, **kwargs)
+    fused.load_state_dict(ref.state_dict())
+    with warnings.catch_warnings():
+        # a supported option neither falls back nor fails to compile
+        warnings.filterwarnings("error", message=".*(fused path|fused scan).*")
+        out_f, g_f, n = run_two_steps(fused, x, lat, use_lateral)
+    out_r, g_r, _ = run_two_steps(ref, x, lat, use_lateral)
+    assert sum(float(s.detach().sum()) for s in out_r[::2]) > 0, "the case must spike"
+    for i, (a, b) in enumerate(zip(out_r, out_f)):
+        assert a.dtype == b.dtype and a.shape == b.shape
+        if i % 2 == 0:
+            assert torch.equal(a, b), "spikes differ"
+        else:
+            torch.testing.assert_close(b, a, atol=1e-6, rtol=0)
+    names = ["input", "lateral"] + [name for name, _ in sorted(ref.named_parameters())]
+    for name, a, b in zip(names, g_r, g_f):
+        if a is None or b is None:
+            # unused on both paths (e.g. lateral with projection="none")
+            assert a is None and (b is None or not b.any()), name
+            continue
+        if name in ("input", "lateral"):
+            torch.testing.assert_close(b, a, atol=1e-5, rtol=1e-5, msg=name)
+        else:
+            scale = max(1.0, float(a.abs().max())) * n
+            torch.testing.assert_close(b, a, atol=1e-5 * scale ** 0.5, rtol=1e-5, msg=name)
+
+
+# --------------------------------------------------------------------------- #
+# every built-in option, fused against reference
+# --------------------------------------------------------------------------- #
+
+LEARN = dict(learn_beta=True, learn_threshold=True, learn_theta=True)
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+@pytest.mark.parametrize("layout", ["map", "stack"])
+@pytest.mark.parametrize("use_lateral", [False, True])
+@pytest.mark.parametrize("reset", ["subtract", "zero", "none"])
+@pytest.mark.parametrize("projection", ["sincos", "nested", "mean", "none"])
+def test_projection_reset_layout_lateral(projection, reset, use_lateral, layout, size,
+                                         math_variant):
+    windows, hw = SIZES[size]
+    kwargs = dict(beta=0.7, threshold=0.8, theta=0.6, windows=windows, projection=projection,
+                  reset_mechanism=reset, **LEARN)
+    assert_same(kwargs, layout, use_lateral, shape=(2, 3) + hw, windows=windows)
+
+
+@pytest.mark.parametrize("condense", ["or", "mean"])
+@pytest.mark.parametrize("size", list(SIZES))
+@pytest.mark.parametrize("graded", [1.0, 0.6])
+def test_condense(condense, size, graded, math_variant):
+    windows, hw = SIZES[size]
+    kwargs = dict(beta=0.7, threshold=0.7, windows=windows, condense=condense,
+                  graded_spikes_factor=graded, **LEARN)
+    assert_same(kwargs, "map", True, shape=(2, 3) + hw, windows=windows)
+
+
+@pytest.mark.parametrize("windows,groups", [("quad", 2), ("overlap", 2), ("quad", 1)])
+def test_two_windows_and_one(windows, groups, math_variant):
+    kwargs = dict(beta=0.7, threshold=0.8, windows=windows, groups=groups, **LEARN)
+    assert_same(kwargs, "map", True, shape=(2, 3, 5, 7), windows=windows, groups=groups)
+
+
+@pytest.mark.parametrize("projection", ["none", "sincos"])
+def test_no_windows_any_shape(projection):
+    kwargs = dict(beta=torch.tensor([0.5, 0.9, 0.7]), threshold=0.8, windows=None,
+                  projection=projection, **LEARN)
+    assert_same(kwargs, "map", False, shape=(4, 5, 3))
+
+
+SURROGATES = {
+    "default": None,
+    "atan": surrogate.atan(alpha=3.0),
+    "fast_sigmoid": surrogate.fast_sigmoid(slope=10),
+    "sigmoid": surrogate.sigmoid(slope=5),
+    "triangular": surrogate.triangular(threshold=0.5),
+    "straight_through_estimator": surrogate.straight_through_estimator(),
+    "rectangular": rectangular(0.8),
+}
+
+
+@pytest.mark.parametrize("name", list(SURROGATES))
+@pytest.mark.parametrize("layout", ["map", "stack"])
+def test_surrogates(name, layout, math_variant):
+    kwargs = dict(beta=0.6, threshold=0.8, spike_grad=SURROGATES[name], **LEARN)
+    assert_same(kwargs, layout, True)
+
+
+def test_surrogate_disable():
+    assert_same(dict(beta=0.6, threshold=0.8, surrogate_disable=True, learn_beta=True), "map", True)
+
+
+@pytest.mark.parametrize("learn", [False, True])
+@pytest.mark.parametrize("layout", ["map", "stack"])
+def test_per_channel_parameters(learn, layout, math_variant):
+    kwargs = dict(beta=torch.tensor([0.6, 1.3, 0.2]), threshold=torch.tensor([0.8, 0.5, 1.0]),
+                  theta=torch.tensor([0.5, 0.8, 0.3]),
+                  graded_spikes_factor=torch.tensor([1.0, 0.5, 2.0]),
+                  learn_beta=learn, learn_threshold=learn, learn_theta=learn)
+    assert_same(kwargs, layout, True)
+
+
+def test_scalar_fixed_parameters_and_init_hidden():
+    kwargs = dict(beta=0.6, threshold=0.8, init_hidden=True, output=True)
+    assert_same(kwargs, "map", True)
+
+
+def test_init_hidden_returns_spikes_only():
+    x = torch.rand(2, 3, 4, 4)
+    ref, fused = ProjLeaky(0.5, init_hidden=True), ProjLeaky(0.5, init_hidden=True, fused=True)
+    assert torch.equal(ref(x), fused(x))
+    assert torch.allclose(ref.mem, fused.mem, atol=1e-6)
+
+
+def test_surrogate_derivatives_match_the_surrogates():
+    x = torch.linspace(-2, 2, 41, requires_grad=True)
+    for name, fn in SURROGATES.items():
+        if fn is None:
+            continue
+        spec = recognise_surrogate(fn)
+        (grad,) = torch.autograd.grad(fn(x).sum(), x)
+        torch.testing.assert_close(surrogate_derivative(x.detach(), spec), grad, msg=name)
+
+
+def test_recognise_surrogate_reads_the_parameter():
+    assert recognise_surrogate(surrogate.atan(alpha=3.5)) == ("atan", 3.5)
+    assert recognise_surrogate(surrogate.fast_sigmoid(slope=7)) == ("fast_sigmoid", 7.0)
+    assert recognise_surrogate(rectangular(0.25)) == ("rectangular", 0.25)
+    assert recognise_surrogate(surrogate.spike_rate_escape()) is None
+    assert recognise_surrogate(lambda x: x) is None
+
+
+# --------------------------------------------------------------------------- #
+# fallback and switching
+# --------------------------------------------------------------------------- #
+
+UNSUPPORTED = {
+    "projection (callable)": dict(projection=lambda a, b: a if b is None else 0.5 * a + b),
+    "spike_grad": dict(spike_grad=surrogate.custom_surrogate(
+        lambda input_, grad_input, spikes: grad_input * torch.exp(-input_.abs()))),
+    "state_quant": dict(state_quant=lambda m: torch.round(m * 8) / 8),
+    "inhibition": dict(inhibition=True, windows=None),
+    "reset_delay=False": dict(reset_delay=False),
+    "learn_graded_spikes_factor": dict(learn_graded_spikes_factor=True),
+}
+
+
+@pytest.mark.parametrize("option", list(UNSUPPORTED))
+def test_unsupported_option_falls_back_and_warns_once(option):
+    kwargs = dict(beta=0.6, threshold=0.8, **UNSUPPORTED[option])
+    # snntorch's inhibition only works on dense [B, N] input
+    shape = (2, 6) if option == "inhibition" else (2, 3, 6, 6)
+    x, lat = make_inputs(shape, "map", "quad", 4)
+    torch.manual_seed(1)
+    ref = ProjLeaky(**kwargs)
+    fused = ProjLeaky(fused=True, **kwargs)
+    fused.load_state_dict(ref.state_dict())
+    with pytest.warns(UserWarning, match=option.split(" ")[0].split("=")[0]) as record:
+        out_f, g_f, _ = run_two_steps(fused, x, lat, option != "inhibition")
+    assert sum("fused path" in str(w.message) for w in record) == 1, "warn once per module"
+    out_r, g_r, _ = run_two_steps(ref, x, lat, option != "inhibition")
+    for a, b in zip(out_r + list(g_r), out_f + list(g_f)):
+        assert (a is None and b is None) or torch.equal(a, b)
+
+
+def test_fused_unsupported_names_the_option():
+    atan = surrogate.atan()
+    assert fused_unsupported(projection="sincos", spike_grad=atan) is None
+    assert fused_unsupported(projection=lambda a, b: a, spike_grad=atan) == "projection (callable)"
+    assert fused_unsupported(projection="mean", spike_grad=atan, state_quant=True) == "state_quant"
+    assert (fused_unsupported(projection="mean", spike_grad=atan, reset_delay=False)
+            == "reset_delay=False")
+
+
+def test_default_is_the_reference_path():
+    assert ProjLeaky(0.5).fused is False
+
+
+def test_use_fused_flips_every_projleaky():
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(2, 3, 3, padding=1), ProjLeaky(0.5, init_hidden=True),
+        torch.nn.Sequential(torch.nn.Conv2d(3, 3, 1), ProjLeaky(0.5, init_hidden=True)),
+        snn.Leaky(0.5, init_hidden=True),
+    )
+    assert use_fused(net) is net
+    flags = [m.fused for m in net.modules() if isinstance(m, ProjLeaky)]
+    assert flags == [True, True]
+    assert not hasattr(net[3], "fused") or net[3].fused is False
+    x = torch.rand(2, 2, 6, 6)
+    out_f = net(x)
+    use_fused(net, enabled=False)
+    assert not any(m.fused for m in net.modules() if isinstance(m, ProjLeaky))
+    for m in net.modules():
+        if hasattr(m, "reset_mem"):
+            m.reset_mem()
+    assert torch.equal(out_f, net(x))
+    lif = ProjLeaky(0.5)
+    assert use_fused(lif).fused is True
+
+
+# --------------------------------------------------------------------------- #
+# gradcheck, compile, CUDA
+# --------------------------------------------------------------------------- #
+
+
+@pytest.mark.parametrize("projection,reset,windows", [
+    ("sincos", "subtract", "quad"), ("nested", "zero", "overlap"), ("mean", "none", "quad"),
+])
+def test_gradcheck_membrane_path_double(projection, reset, windows):
+    torch.manual_seed(0)
+    height, width = 4, 5
+    cfg = FusedConfig.for_map(height, width, windows, 4, projection, reset, "or", ("atan", 2.0))
+    t, b, l, r = cfg.boxes[-1]
+    dd = dict(dtype=torch.float64, requires_grad=True)
+    x = torch.rand(2, 3, height, width, **dd)
+    carried = (torch.rand(2, 3, b - t, r - l, dtype=torch.float64) * 1.5).requires_grad_()
+    lat = torch.randn(2, 3, height, width, **dd)
+    beta = torch.tensor([0.6, 0.9, 0.4], dtype=torch.float64).view(3, 1, 1).requires_grad_()
+    thr = torch.tensor(0.7, **dd)
+    theta = torch.tensor(0.6, **dd)
+    gsf = torch.tensor(1.0, dtype=torch.float64)
+
+    def membrane(x, carried, lat, beta, thr, theta):
+        return FusedWindowScan.apply(cfg, x, carried, lat, beta, thr, theta, gsf)[1]
+
+    assert torch.autograd.gradcheck(membrane, (x, carried, lat, beta, thr, theta), eps=1e-6,
+                                    atol=1e-6)
+
+
+def test_whole_module_compiles_with_fused_path():
+    kwargs = dict(beta=0.6, threshold=0.8, windows="overlap", **LEARN)
+    x, lat = make_inputs((2, 3, 6, 5), "map", "overlap", 4)
+    ref = ProjLeaky(**kwargs)
+    fused = ProjLeaky(fused=True, **kwargs)
+    compiled = torch.compile(fused, backend="aot_eager", fullgraph=True)
+    out_r, g_r, _ = run_two_steps(ref, x, lat, True)
+    out_c, g_c, _ = run_two_steps(compiled, x, lat, True)
+    for a, b in zip(out_r + list(g_r), out_c + list(g_c)):
+        torch.testing.assert_close(b, a, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("backend", ["aot_eager", "inductor"])
+def test_compiled_inner_math(backend):
+    """The compiled functional math (two graphs; a cold inductor compile of both
+    takes about 25 s on a 2-core machine)."""
+    set_fused_compile(True, backend=backend)
+    try:
+        assert_same(dict(beta=0.7, threshold=0.8, **LEARN), "map", True)
+    finally:
+        set_fused_compile(None)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device in this session")
+@pytest.mark.parametrize("backend", ["eager", "compiled", "triton"])
+@pytest.mark.parametrize("windows", ["quad", "overlap"])
+def test_cuda_matches_cpu_reference(windows, backend, monkeypatch):
+    if backend == "triton":
+        if not fused_mod.fused_triton.triton_available():
+            pytest.skip("triton not installed")
+        monkeypatch.setitem(fused_mod.fused_triton._SETTING, "enabled", True)
+    set_fused_compile(backend == "compiled")
+    kwargs = dict(beta=0.7, threshold=0.8, windows=windows, **LEARN)
+    x, lat = make_inputs((4, 8, 10, 9), "map", windows, 4)
+    ref = ProjLeaky(**kwargs)
+    fused = ProjLeaky(fused=True, **kwargs).cuda()
+    out_r, g_r, _ = run_two_steps(ref, x, lat, True)
+    out_f, g_f, _ = run_two_steps(fused, x.cuda(), lat.cuda(), True)
+    for a, b in zip(out_r + list(g_r), out_f + list(g_f)):
+        torch.testing.assert_close(b.cpu(), a, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("condense", ["or", "mean"])
+def test_bfloat16_close_to_float32(condense):
+    kwargs = dict(beta=0.7, threshold=0.8, condense=condense, windows="overlap")
+    x, lat = make_inputs((2, 3, 6, 5), "map", "overlap", 4)
+    ref, fused = ProjLeaky(fused=True, **kwargs), ProjLeaky(fused=True, **kwargs).bfloat16()
+    spk, mem = ref(x, lateral=lat)
+    spk_b, mem_b = fused(x.bfloat16(), lateral=lat.bfloat16())
+    assert spk_b.dtype == torch.bfloat16 and mem_b.dtype == torch.bfloat16
+    # a bf16 rounding may flip a spike (and its reset) sitting at the threshold: allow a few
+    assert ((mem_b.float() - mem).abs() > 0.05).float().mean() < 0.05
+    assert (spk_b.float() != spk).float().mean() < 0.05
+    ref_b = ProjLeaky(**kwargs).bfloat16()
+    spk_r, mem_r = ref_b(x.bfloat16(), lateral=lat.bfloat16())
+    # the reference path turns bf16 into float32 (snntorch's surrogates return
+    # float32 spikes, and the reset inherits it); the fused path stays in bf16
+    assert mem_r.dtype == torch.float32
+    assert torch.equal(spk_r.to(spk_b.dtype), spk_b)
+    torch.testing.assert_close(mem_b.float(), mem_r, atol=0.02, rtol=0.01)
+
+
+def test_config_partition():
+    opts = ("sincos", "subtract", "or", ("atan", 2.0))
+    assert FusedConfig.for_map(4, 4, "quad", 4, *opts).partition
+    assert not FusedConfig.for_map(5, 4, "quad", 4, *opts).partition
+    assert not FusedConfig.for_map(4, 4, "overlap", 2, *opts).partition
+    assert list(itertools.chain(*FusedConfig.for_stack("none", "zero", ("atan", 2.0)).boxes)) == []
+
+
+TRITON_CHECK = r"""
+import torch
+from snntorch import surrogate
+from snntorch_ms import ProjLeaky
+from snntorch_ms.functional import cut_windows
+from snntorch_ms.functional.fused_triton import set_fused_triton
+
+def run(kw, layout, triton):
+    set_fused_triton(triton)
+    torch.manual_seed(0)
+    x, lat = torch.rand(2, 3, 6, 5) * 1.5, torch.randn(2, 3, 6, 5)
+    if layout == "stack":
+        x, lat = cut_windows(x, kw["windows"], 4), cut_windows(lat, kw["windows"], 4)
+    x.requires_grad_(); lat.requires_grad_()
+    n = ProjLeaky(fused=True, **kw)
+    outs = []
+    for t in range(2):
+        outs += list(n(x * (1 + 0.3 * t), lateral=lat))
+    torch.manual_seed(1)
+    loss = sum((o * torch.rand_like(o)).sum() * (i + 1) for i, o in enumerate(outs))
+    params = [x, lat] + [p for _, p in sorted(n.named_parameters())]
+    return outs + list(torch.autograd.grad(loss, params, allow_unused=True))
+
+cases = [("sincos", "subtract", "or", "map", "quad"), ("nested", "zero", "mean", "map", "overlap"),
+         ("mean", "none", "or", "stack", "quad"), ("sincos", "zero", "mean", "map", "overlap"),
+         ("none", "subtract", "or", "map", "overlap")]
+for proj, reset, condense, layout, windows in cases:
+    kw = dict(beta=torch.tensor([0.6, 0.9, 0.3]), threshold=0.8, projection=proj,
+              reset_mechanism=reset, condense=condense, windows=windows, learn_beta=True,
+              learn_threshold=True, learn_theta=True, spike_grad=surrogate.atan())
+    for a, b in zip(run(kw, layout, False), run(kw, layout, True)):
+        assert (a is None) == (b is None), (proj, reset, layout)
+        if a is not None:
+            torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-4, msg=str((proj, reset, layout)))
+print("ok")
+"""
+
+
+@pytest.mark.skipif(not fused_mod.fused_triton.triton_available(), reason="triton not installed")
+def test_triton_kernels_in_the_interpreter():
+    """The Triton kernels against the eager fused math, on the CPU with
+    TRITON_INTERPRET=1 (a fresh process: the variable acts when the kernels are
+    defined). Float32 in registers: tolerance 1e-4."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = dict(os.environ, TRITON_INTERPRET="1", SNNTORCH_MS_FUSED_COMPILE="0")
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run([sys.executable, "-W", "ignore", "-c", TRITON_CHECK], env=env,
+                          cwd=root, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and "ok" in proc.stdout, proc.stderr[-3000:]
