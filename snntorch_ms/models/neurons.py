@@ -51,7 +51,7 @@ WINDOW_SCHEDULES = ("alternate", "quad", "overlap", None)
 
 # keywords that only ProjLeaky understands; a "leaky" neuron drops them so that
 # one ``neuron_kwargs`` can drive a comparison of the two neurons
-_PROJ_ONLY = ("theta", "projection", "learn_theta", "windows", "groups")
+_PROJ_ONLY = ("theta", "projection", "learn_theta", "windows", "groups", "fused")
 
 
 def check_neuron_kwargs(neuron_kwargs: Optional[dict]) -> dict:
