@@ -49,6 +49,7 @@ ABLATION = {
     "proj-quad": ("proj", 1, {}, {"windows": "quad"}),
     "proj-overlap": ("proj", 1, {}, {"windows": "overlap"}),
     "proj-g2": ("proj", 1, {}, {"groups": 2}),
+    "proj-g4": ("proj", 1, {}, {"groups": 4}),  # the backbones' default before 0.1.0's ablation
     "proj-mean": ("proj", 1, {"condense": "mean"}, {}),
     "proj-rect": ("proj", 1, {"spike_grad": "rectangular:width=1"}, {}),
     "proj-reset-zero": ("proj", 1, {"reset_mechanism": "zero"}, {}),

@@ -125,7 +125,9 @@ class ResNet19(SpikingModel):
     :param windows: ``"alternate"``, ``"quad"``, ``"overlap"`` or None. Defaults to
         ``"alternate"``
     :type windows: str or None, optional
-    :param groups: number of windows in ``{1, 2, 4}``. Defaults to 4
+    :param groups: number of windows in ``{1, 2, 4}``. Defaults to 2: in this
+        project's ablation (Fashion-MNIST, 3 seeds) two windows beat four by 1.8 points
+        in the plain ConvNet; the paper's mixers keep 4
     :type groups: int, optional
     :param width: channel multiplier (1.0: 128/256/512 channels, fc 256). Defaults to 1.0
     :type width: float, optional
@@ -147,7 +149,7 @@ class ResNet19(SpikingModel):
 
     def __init__(self, num_classes: int = 10, in_channels: int = 3, image_size=32,
                  neuron: str = "proj", neuron_kwargs: Optional[dict] = None,
-                 windows="alternate", groups: int = 4, width: float = 1.0,
+                 windows="alternate", groups: int = 2, width: float = 1.0,
                  blocks: Sequence[int] = (3, 3, 2), channels: Sequence[int] = (128, 256, 512),
                  fc_dim: int = 256, lateral: bool = False, dropout: float = 0.0,
                  timesteps: int = 1):
