@@ -506,6 +506,32 @@ def _acc(total, term):
     return term if total is None else total + term
 
 
+def _projection_terms(name, a, b, k):
+    """Pure (out-of-place) projection c = Omega / scale and its partials.
+
+    Returns (c, da, db, dk) = (c, dc/da, dc/db, dc/dk); a partial is None where
+    it is the identity (da) or absent (db, dk).  Shared by the eager and the
+    torch.compile backward, so it must stay free of in-place ops.
+    """
+    if b is None and name in ("sincos", "nested"):
+        ka = k * a
+        sa, ca = torch.sin(ka), torch.cos(ka)
+        return sa, k * ca, None, a * ca
+    if name == "sincos":
+        ka, kb = k * a, k * b
+        sa, ca, sb, cb = torch.sin(ka), torch.cos(ka), torch.sin(kb), torch.cos(kb)
+        return sa * cb, k * ca * cb, -(k * sa * sb), a * ca * cb - b * sa * sb
+    if name == "nested":
+        ka = k * a
+        sa, ca = torch.sin(ka), torch.cos(ka)
+        z = k * b * ca
+        cz = torch.cos(z)
+        return torch.sin(z), -(cz * k * k * b * sa), cz * k * ca, cz * (b * ca - k * b * a * sa)
+    if name == "mean" and b is not None:
+        return (a + b) / 2, 0.5, 0.5, None
+    return a, None, None, None
+
+
 def _backward_math(cfg: FusedConfig, needs, x, carried, lat, beta, thr, theta, gsf, g_spk, g_mem,
                    mem=None):
     """Gradients of (x, carried, lat, beta, thr, theta) given the output gradients.
@@ -616,31 +642,7 @@ def _backward_math(cfg: FusedConfig, needs, x, carried, lat, beta, thr, theta, g
             tmp = torch.empty(wshape, **kw)  # tmp now holds the carry
             continue
         gc = guz * beta_eff  # dL/dc, c = Omega / scale
-        c = da = db = dk = None
-        if plain:
-            ka = k * a
-            sa, ca = torch.sin(ka), torch.cos(ka)
-            c, da, dk = sa, k * ca, a * ca
-        elif name == "sincos":
-            ka, kb = k * a, k * b
-            sa, ca, sb, cb = torch.sin(ka), torch.cos(ka), torch.sin(kb), torch.cos(kb)
-            c = sa * cb
-            da = k * ca * cb
-            db = -(k * sa * sb)
-            dk = a * ca * cb - b * sa * sb
-        elif name == "nested":
-            ka = k * a
-            sa, ca = torch.sin(ka), torch.cos(ka)
-            z = k * b * ca
-            cz = torch.cos(z)
-            c = torch.sin(z)
-            da = -(cz * k * k * b * sa)
-            db = cz * k * ca
-            dk = cz * (b * ca - k * b * a * sa)
-        elif name == "mean" and b is not None:
-            c, da, db = (a + b) / 2, 0.5, 0.5
-        else:
-            c = a
+        c, da, db, dk = _projection_terms(name, a, b, k)
         if need_beta:
             g_beta = _acc(g_beta, _sum_to(guz * c, beta) * scale)
         if need_theta and dk is not None:
@@ -800,27 +802,7 @@ def _backward_functional(cfg: FusedConfig, needs, x, carried, lat, beta, thr, th
         need_up = p > 0 or need_carried
         guz = gu * (a <= thr).to(gu.dtype) if cfg.reset == "zero" else gu
         gc = guz * beta_eff
-        c = da = db = dk = None
-        if b is None and name in ("sincos", "nested"):
-            ka = k * a
-            sa, ca = torch.sin(ka), torch.cos(ka)
-            c, da, dk = sa, k * ca, a * ca
-        elif name == "sincos":
-            ka, kb = k * a, k * b
-            sa, ca, sb, cb = torch.sin(ka), torch.cos(ka), torch.sin(kb), torch.cos(kb)
-            c, da, db = sa * cb, k * ca * cb, -(k * sa * sb)
-            dk = a * ca * cb - b * sa * sb
-        elif name == "nested":
-            ka = k * a
-            sa, ca = torch.sin(ka), torch.cos(ka)
-            z = k * b * ca
-            cz = torch.cos(z)
-            c, da, db = torch.sin(z), -(cz * k * k * b * sa), cz * k * ca
-            dk = cz * (b * ca - k * b * a * sa)
-        elif name == "mean" and b is not None:
-            c, da, db = (a + b) / 2, 0.5, 0.5
-        else:
-            c = a
+        c, da, db, dk = _projection_terms(name, a, b, k)
         if need_beta:
             g_beta = _acc(g_beta, _sum_to(guz * c, beta) * scale)
         if need_theta and dk is not None:
