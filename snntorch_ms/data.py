@@ -378,7 +378,7 @@ class ImageDataset(Dataset):
         :return: ``uint8`` (0..255) or float (0..1) tensor ``[C, H, W]``.
         :rtype: torch.Tensor
         """
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must implement raw_image(index)")
 
     def __len__(self) -> int:
         return len(self.targets)

@@ -10,11 +10,10 @@ from snntorch import Leaky
 
 from ..export import nir_trace_guard  # NIR export guard, see nir_exportable
 from ..functional.fused import FusedConfig, fused_unsupported, fused_window_scan, recognise_surrogate
-from ..functional.projection import PROJECTIONS, get_projection
+from ..functional.projection import get_projection
 from ..functional.update import window_scan
 from ..functional.windows import (
-    GROUPS,
-    WINDOW_SCHEMES,
+    check_scheme,
     cut_windows,
     recompose_membrane,
     recompose_spikes,
@@ -159,17 +158,8 @@ class ProjLeaky(Leaky):
         reset_delay=True,
         fused=False,
     ):
-        if windows is not None and windows not in WINDOW_SCHEMES:
-            raise ValueError(
-                f"unknown windows={windows!r}: expected one of {WINDOW_SCHEMES} or None"
-            )
-        if groups not in GROUPS:
-            raise ValueError(f"unknown groups={groups!r}: expected one of {GROUPS}")
-        if not callable(projection) and projection not in PROJECTIONS:
-            raise ValueError(
-                f"unknown projection={projection!r}: expected one of "
-                f"{tuple(PROJECTIONS)} or a callable f(a, b)"
-            )
+        check_scheme(windows, groups, allow_none=True)
+        project = get_projection(projection)  # raises on an unknown projection
         if condense not in CONDENSE:
             raise ValueError(f"unknown condense={condense!r}: expected one of {CONDENSE}")
         windowed = windows is not None and groups > 1
@@ -202,16 +192,17 @@ class ProjLeaky(Leaky):
             learn_graded_spikes_factor=learn_graded_spikes_factor,
             reset_delay=reset_delay,
         )
+        theta = theta.clone() if theta.is_floating_point() else theta.float()
         if learn_theta:
-            self.theta = torch.nn.Parameter(theta.clone().float() if not theta.is_floating_point() else theta.clone())
+            self.theta = torch.nn.Parameter(theta)
         else:
-            self.register_buffer("theta", theta.clone().float() if not theta.is_floating_point() else theta.clone())
+            self.register_buffer("theta", theta)
         self.windows = windows
         self.groups = groups
         self.windowed = windowed
         self.projection = projection
         self.condense = condense
-        self._project = get_projection(projection)
+        self._project = project
         # NIR export guard (snntorch_ms/export.py): snntorch's exporter writes any
         # Leaky subclass as a plain nir.LIF; a neuron that is not exactly a Leaky
         # gets a pre-hook that raises while nirtorch's graph tracer runs it.
@@ -327,19 +318,33 @@ class ProjLeaky(Leaky):
             gsf = self._channel_view(gsf, channels)
 
         # fused path: dispatch when asked for and supported, else warn once and go on
-        if getattr(self, "fused", False):
-            supported, option = self._fused_supported()
+        use_fused = False
+        if self.fused:
+            use_fused, option = self._fused_supported()
             if input_.dim() == 0:
-                supported, option = False, "a 0-dim input"
-            if supported:
-                spk, self.mem = self._fused_forward(layout, input_, lateral, beta, threshold,
-                                                    theta, gsf)
-                return (spk, self.mem) if (self.output or not self.init_hidden) else spk
-            if not getattr(self, "_fused_warned", False):
+                use_fused, option = False, "a 0-dim input"
+            if not use_fused and not getattr(self, "_fused_warned", False):
                 self._fused_warned = True
                 warnings.warn(f"ProjLeaky(fused=True): the fused path does not support "
                               f"{option}; using the reference path", UserWarning, stacklevel=2)
 
+        if use_fused:
+            spk, new_mem = self._fused_forward(layout, input_, lateral, beta, threshold,
+                                               theta, gsf)
+        else:
+            spk, new_mem = self._reference_forward(layout, input_, lateral, beta, threshold,
+                                                   theta, gsf)
+        self.mem = new_mem
+
+        if self.output:
+            return spk, self.mem
+        elif self.init_hidden:
+            return spk
+        else:
+            return spk, self.mem
+
+    def _reference_forward(self, layout, input_, lateral, beta, threshold, theta, gsf):
+        """The time step through the pure functions of :mod:`snntorch_ms.functional`."""
         if layout == "map":
             height, width = input_.shape[-2:]
             boxes = window_boxes(height, width, self.windows, self.groups)
@@ -379,11 +384,4 @@ class ProjLeaky(Leaky):
             new_mem = recompose_membrane(new_mem, size, self.windows)
         elif layout == "any":
             spk, new_mem = spk[:, 0], new_mem[:, 0]
-        self.mem = new_mem
-
-        if self.output:
-            return spk, self.mem
-        elif self.init_hidden:
-            return spk
-        else:
-            return spk, self.mem
+        return spk, new_mem

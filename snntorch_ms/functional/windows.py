@@ -33,9 +33,12 @@ GROUPS = (1, 2, 4)
 Box = Tuple[int, int, int, int]
 
 
-def check_scheme(windows, groups) -> None:
-    """Raise ``ValueError`` for an unknown window scheme or number of windows."""
-    if windows not in WINDOW_SCHEMES:
+def check_scheme(windows, groups, allow_none: bool = False) -> None:
+    """Raise ``ValueError`` for an unknown window scheme or number of windows
+    (``windows=None``, no windows, is accepted with ``allow_none=True``)."""
+    if windows is None and allow_none:
+        pass
+    elif windows not in WINDOW_SCHEMES:
         raise ValueError(
             f"unknown windows={windows!r}: expected one of {WINDOW_SCHEMES} "
             "(or None for no windows)"

@@ -116,7 +116,7 @@ class SpikingModel(nn.Module):
 
     def step(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
         """One time step: input ``[B, C, H, W]`` to logits ``[B, classes]``."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must implement step(x)")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         reset(self)
