@@ -23,6 +23,8 @@ import platform
 import statistics
 import sys
 import time
+import traceback
+import warnings
 from pathlib import Path
 
 import torch
@@ -34,7 +36,7 @@ from snntorch import surrogate  # noqa: E402
 
 from snntorch_ms import ProjLeaky  # noqa: E402
 from snntorch_ms.functional.fused import set_fused_compile  # noqa: E402
-from snntorch_ms.functional.fused_triton import set_fused_triton  # noqa: E402
+from snntorch_ms.functional.fused_triton import fused_triton_enabled, set_fused_triton  # noqa: E402
 
 
 def make(kind: str, lateral: bool):
@@ -61,7 +63,7 @@ def setup(kind, args, device, dtype):
     fn = torch.compile(neuron, backend=args.backend) if args.compile else neuron
 
     def step():
-        set_fused_compile(compiled_math)
+        set_fused_compile(compiled_math, backend=args.fused_backend)
         set_fused_triton(triton)
         neuron.reset_mem()
         if lat is not None and kind != "leaky":
@@ -73,21 +75,54 @@ def setup(kind, args, device, dtype):
         set_fused_compile(None)
         set_fused_triton(None)
 
-    return step
+    def ran():
+        """What this row actually runs (a compile failure falls back to eager math)."""
+        if kind == "leaky":
+            return "snntorch Leaky"
+        if kind == "proj-default":
+            return "ProjLeaky reference path"
+        if triton:
+            set_fused_triton(True)
+            on = fused_triton_enabled(x)
+            set_fused_triton(None)
+            return "Triton kernels" if on else "eager fused math (Triton off for this device)"
+        from snntorch_ms.functional import fused as fused_mod
+
+        set_fused_compile(compiled_math)
+        on = fused_mod.fused_compile_enabled(device)
+        set_fused_compile(None)
+        if on and fused_mod._COMPILE_FAILED:  # _run fell back to the eager math
+            return "eager fused math (torch.compile FAILED, see warnings)"
+        return f"compiled fused math ({args.fused_backend})" if on else "eager fused math"
+
+    return step, ran
 
 
 def bench(kinds, args, device, dtype):
     """Warm every configuration up, then time them round-robin (so that load from
-    other processes hits all of them alike); median per configuration."""
-    steps = {k: setup(k, args, device, dtype) for k in kinds}
-    warm = {}
-    for k, step in steps.items():
+    other processes hits all of them alike); median per configuration.
+
+    A configuration that fails (e.g. a Triton kernel that does not compile) is
+    reported as a row with ``error`` and left out of the timing; warnings raised
+    while warming up (e.g. "torch.compile failed ... using the eager math") are
+    kept in the row's ``warnings``."""
+    steps, warm, notes, errors, ran = {}, {}, {}, {}, {}
+    for k in kinds:
         t0 = time.perf_counter()
-        for _ in range(args.warmup):
-            step()
-        sync(device)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                step, what = setup(k, args, device, dtype)
+                for _ in range(args.warmup):
+                    step()
+                sync(device)
+                steps[k], ran[k] = step, what()
+            except Exception as err:  # recorded as a result, not the end of the run
+                errors[k] = f"{type(err).__name__}: {err}"
+                print(f"{k}: FAILED\n{traceback.format_exc()}", file=sys.stderr)
         warm[k] = time.perf_counter() - t0
-    times = {k: [] for k in kinds}
+        notes[k] = sorted({str(w.message)[:300] for w in caught})
+    times = {k: [] for k in steps}
     for _ in range(args.reps):
         for k, step in steps.items():
             sync(device)
@@ -95,8 +130,15 @@ def bench(kinds, args, device, dtype):
             step()
             sync(device)
             times[k].append((time.perf_counter() - t0) * 1e3)
-    return [{"kind": k, "ms": statistics.median(times[k]), "min_ms": min(times[k]),
-             "warmup_s": warm[k], "reps": args.reps} for k in kinds]
+    rows = []
+    for k in kinds:
+        row = {"kind": k, "warmup_s": warm[k], "reps": args.reps, "warnings": notes[k]}
+        if k in errors:
+            row.update(ms=None, min_ms=None, error=errors[k], ran=None)
+        else:
+            row.update(ms=statistics.median(times[k]), min_ms=min(times[k]), ran=ran[k])
+        rows.append(row)
+    return rows
 
 
 def main(argv=None):
@@ -113,6 +155,9 @@ def main(argv=None):
                    help="add rows: fused path with its inner math compiled and with it eager "
                         "(set_fused_compile; the plain 'fused' row uses the default: compiled "
                         "on CUDA, eager on the CPU)")
+    p.add_argument("--fused-backend", default="inductor",
+                   help="torch.compile backend of the compiled fused math (default inductor; "
+                        "aot_eager for a quick dry run)")
     p.add_argument("--triton", action="store_true",
                    help="add a row: fused path on the hand-written Triton kernels (CUDA)")
     p.add_argument("--lateral", action="store_true", help="feed ProjLeaky a lateral membrane")
@@ -135,7 +180,7 @@ def main(argv=None):
     rows = bench(kinds, args, device, dtype)
     base = rows[0]["ms"]
     for r in rows:
-        r["ratio_vs_leaky"] = r["ms"] / base
+        r["ratio_vs_leaky"] = r["ms"] / base if r["ms"] is not None and base else None
 
     machine = (torch.cuda.get_device_name(device) if device.type == "cuda"
                else f"{platform.processor() or platform.machine()}, "
@@ -143,9 +188,15 @@ def main(argv=None):
     print(f"# one neuron layer fwd+bwd, input {args.shape}, {args.dtype}, {device.type} "
           f"({machine}), torch {torch.__version__}, compile={args.compile}, "
           f"lateral={args.lateral}, median of {args.reps}")
-    print(f"{'neuron':<22}{'ms/iter':>10}{'min ms':>10}{'x Leaky':>10}")
+    print(f"{'neuron':<22}{'ms/iter':>10}{'min ms':>10}{'x Leaky':>10}  runs")
     for r in rows:
-        print(f"{r['kind']:<22}{r['ms']:>10.2f}{r['min_ms']:>10.2f}{r['ratio_vs_leaky']:>10.2f}")
+        if r["ms"] is None:
+            print(f"{r['kind']:<22}{'FAILED':>10}  {r['error'][:200]}")
+            continue
+        ratio = f"{r['ratio_vs_leaky']:>10.2f}" if r["ratio_vs_leaky"] is not None else f"{'-':>10}"
+        print(f"{r['kind']:<22}{r['ms']:>10.2f}{r['min_ms']:>10.2f}{ratio}  {r['ran']}")
+        for w in r["warnings"]:
+            print(f"{'':<22}warning: {w[:200]}")
     if args.json:
         out = {"benchmark": "neuron_layer", "shape": args.shape, "dtype": args.dtype,
                "device": str(device), "machine": machine, "torch": torch.__version__,

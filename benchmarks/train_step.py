@@ -1,6 +1,11 @@
 """Benchmark (b): one training step of ResNet-19 and of the CNN spiking mixer, T=1,
 with ProjLeaky (reference path and fused path), snntorch Leaky and ReLU.
 
+Neurons: ``relu``, ``leaky`` (snntorch), ``proj`` (ProjLeaky, reference path),
+``fused`` (the fused path with its default math: compiled on CUDA, eager on the
+CPU, or as ``--fused-compile`` says), ``fused-eager`` (fused path, eager math),
+``fused-triton`` (fused path on the hand-written Triton kernels; CUDA).
+
     python benchmarks/train_step.py                          # CPU defaults: batch 8, 3 steps
     python benchmarks/train_step.py --device cuda            # batch 128, bf16 autocast
     python benchmarks/train_step.py --models resnet19 --neurons relu fused --json out.json
@@ -45,6 +50,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a clean clone without installing
 MODELS = ("resnet19", "cnn-mixer")
 NEURONS = ("relu", "leaky", "proj", "fused")
+ALL_NEURONS = NEURONS + ("fused-eager", "fused-triton")
 
 
 def build(args, model_name, neuron_name, device):
@@ -52,17 +58,21 @@ def build(args, model_name, neuron_name, device):
     import torch
     import torch.nn.functional as F
 
+    from snntorch_ms.functional.fused_triton import set_fused_triton
     from snntorch_ms.fused import set_fused_compile, use_fused
     from snntorch_ms.models import build_model
 
     torch.manual_seed(0)
-    neuron = "proj" if neuron_name == "fused" else neuron_name
+    fused = neuron_name.startswith("fused")
+    neuron = "proj" if fused else neuron_name
     model = build_model(model_name, neuron=neuron, num_classes=10, in_channels=3,
-                        image_size=32, timesteps=1).to(device)
-    if neuron_name == "fused":
+                        image_size=32, timesteps=1, **model_kwargs(args)).to(device)
+    # the fused settings are process-wide: each step sets its own and restores them
+    compiled = {"fused": None if args.fused_compile is None else args.fused_compile == "on",
+                "fused-eager": False, "fused-triton": False}.get(neuron_name)
+    triton = neuron_name == "fused-triton"
+    if fused:
         use_fused(model)
-        if args.fused_compile is not None:
-            set_fused_compile(args.fused_compile == "on")
     model.train()
     step_model = torch.compile(model) if args.compile else model
     opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
@@ -71,13 +81,57 @@ def build(args, model_name, neuron_name, device):
     amp = device.type == "cuda" and not args.no_amp
 
     def step():
+        if fused:
+            set_fused_compile(compiled, backend=args.fused_backend)
+            set_fused_triton(triton)
         opt.zero_grad(set_to_none=True)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
             loss = F.cross_entropy(step_model(x), y)
         loss.backward()
         opt.step()
+        if fused:
+            set_fused_compile(None)
+            set_fused_triton(None)
 
     return step, amp
+
+
+def model_kwargs(args) -> dict:
+    """``--model-arg KEY=VALUE`` as keywords (values read as Python literals)."""
+    import ast
+
+    out = {}
+    for item in args.model_arg or ():
+        key, raw = item.split("=", 1)
+        try:
+            out[key] = ast.literal_eval(raw)
+        except (ValueError, SyntaxError):
+            out[key] = raw
+    return out
+
+
+def ran(args, neuron_name, device) -> str:
+    """What a configuration actually runs (a failed compile falls back to eager math)."""
+    import torch
+
+    from snntorch_ms.functional import fused as fused_mod
+    from snntorch_ms.functional.fused_triton import fused_triton_enabled, set_fused_triton
+
+    if not neuron_name.startswith("fused"):
+        return {"relu": "ReLU", "leaky": "snntorch Leaky", "proj": "ProjLeaky reference path"}[neuron_name]
+    if neuron_name == "fused-triton":
+        set_fused_triton(True)
+        on = fused_triton_enabled(torch.zeros(1, device=device))
+        set_fused_triton(None)
+        return "Triton kernels" if on else "eager fused math (Triton off for this device)"
+    if neuron_name == "fused-eager":
+        return "eager fused math"
+    fused_mod.set_fused_compile(None if args.fused_compile is None else args.fused_compile == "on")
+    on = fused_mod.fused_compile_enabled(device)
+    fused_mod.set_fused_compile(None)
+    if on and fused_mod._COMPILE_FAILED:
+        return "eager fused math (torch.compile FAILED, see warnings)"
+    return f"compiled fused math ({args.fused_backend})" if on else "eager fused math"
 
 
 def sync(device):
@@ -150,14 +204,25 @@ def measure_time(args, model_name, device) -> list:
     ``args.steps`` rounds of one step per configuration, round-robin (so that
     load from other processes hits every configuration alike); median per
     configuration."""
-    steps = {n: build(args, model_name, n, device)[0] for n in args.neurons}
-    warm = {}
-    for name, step in steps.items():
+    import traceback
+    import warnings
+
+    steps, warm, notes, errors, what = {}, {}, {}, {}, {}
+    for name in args.neurons:
         t0 = time.perf_counter()
-        for _ in range(args.warmup):
-            step()
-        sync(device)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                step = build(args, model_name, name, device)[0]
+                for _ in range(args.warmup):
+                    step()
+                sync(device)
+                steps[name], what[name] = step, ran(args, name, device)
+            except Exception as err:  # a failed compile is a result, not the end of the run
+                errors[name] = f"{type(err).__name__}: {err}"
+                print(f"{model_name}/{name} FAILED\n{traceback.format_exc()}", file=sys.stderr)
         warm[name] = time.perf_counter() - t0
+        notes[name] = sorted({str(w.message)[:300] for w in caught})
     times = {n: [] for n in steps}
     for _ in range(args.steps):
         for name, step in steps.items():
@@ -167,12 +232,16 @@ def measure_time(args, model_name, device) -> list:
             sync(device)
             times[name].append((time.perf_counter() - t0) * 1e3)
     rows = []
-    for name in steps:
-        ms = statistics.median(times[name])
-        rows.append({"model": model_name, "neuron": name, "batch_size": args.batch_size,
-                     "ms": ms, "min_ms": min(times[name]),
-                     "images_per_s": args.batch_size / ms * 1e3, "warmup_s": warm[name],
-                     "steps": args.steps})
+    for name in args.neurons:
+        row = {"model": model_name, "neuron": name, "batch_size": args.batch_size,
+               "warmup_s": warm[name], "steps": args.steps, "warnings": notes[name]}
+        if name in errors:
+            row.update(ms=None, min_ms=None, images_per_s=None, error=errors[name], ran=None)
+        else:
+            ms = statistics.median(times[name])
+            row.update(ms=ms, min_ms=min(times[name]), images_per_s=args.batch_size / ms * 1e3,
+                       ran=what[name])
+        rows.append(row)
     return rows
 
 
@@ -181,8 +250,9 @@ def main(argv=None):
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
     p.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
-    p.add_argument("--neurons", nargs="+", default=list(NEURONS), choices=NEURONS,
-                   help="relu, leaky (snntorch), proj (ProjLeaky reference path), fused")
+    p.add_argument("--neurons", nargs="+", default=list(NEURONS), choices=ALL_NEURONS,
+                   help="relu, leaky (snntorch), proj (ProjLeaky reference path), fused "
+                        "(default math), fused-eager, fused-triton (default: the first four)")
     p.add_argument("--batch-size", type=int, default=None, help="default 128 on CUDA, 8 on CPU")
     p.add_argument("--steps", type=int, default=None, help="timed steps (default 20 CUDA, 3 CPU)")
     p.add_argument("--warmup", type=int, default=None, help="default 5 CUDA, 1 CPU")
@@ -191,7 +261,15 @@ def main(argv=None):
     p.add_argument("--compile", action="store_true", help="torch.compile the whole model")
     p.add_argument("--fused-compile", choices=["on", "off"], default=None,
                    help="compile the fused math (default: on for CUDA, off for CPU)")
+    p.add_argument("--fused-backend", default="inductor",
+                   help="torch.compile backend of the compiled fused math (aot_eager: dry run)")
+    p.add_argument("--mem-jobs", type=int, default=None,
+                   help="memory subprocesses at a time (default: all neurons at once on CUDA, "
+                        "where each process's peak is its own; 1 on the CPU)")
     p.add_argument("--no-amp", action="store_true", help="no bf16 autocast on CUDA")
+    p.add_argument("--model-arg", action="append", default=[], metavar="KEY=VALUE",
+                   help="model keyword for every model of the run, e.g. width=0.125 or "
+                        "'dims=(8,16,16,16)' (a dry run at small size); default: full size")
     p.add_argument("--json", default=None, help="write the results here")
     p.add_argument("--one", default=None, help=argparse.SUPPRESS)  # internal: model,neuron
     args = p.parse_args(argv)
@@ -215,34 +293,51 @@ def main(argv=None):
     device = torch.device(args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
+    mem_jobs = args.mem_jobs or (len(args.neurons) if cuda else 1)
     rows = []
     for model in args.models:
-        # memory: one fresh subprocess per configuration
+        # memory: one fresh subprocess per configuration (before the timing, so that
+        # they never share the device with it; on CUDA several at once: each
+        # process's max_memory_allocated is its own, and they warm the compile cache)
         mem = {}
-        for neuron in args.neurons:
-            cmd = [sys.executable, str(Path(__file__).resolve()), "--one", f"{model},{neuron}",
-                   "--device", args.device, "--batch-size", str(args.batch_size),
-                   "--warmup", str(args.warmup), "--threads", str(args.threads)]
-            if args.compile:
-                cmd.append("--compile")
-            if args.no_amp:
-                cmd.append("--no-amp")
-            if args.fused_compile:
-                cmd += ["--fused-compile", args.fused_compile]
-            # glibc: serve every block >= 64 KiB by mmap and give it back on free, so
-            # that the resident set follows live tensor memory (no effect elsewhere)
-            env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536")
-            proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env)
-            if proc.returncode != 0:
-                print(f"{model}/{neuron} failed:\n{proc.stderr[-3000:]}", file=sys.stderr)
+        # glibc: serve every block >= 64 KiB by mmap and give it back on free, so
+        # that the resident set follows live tensor memory (no effect elsewhere)
+        env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536")
+        pending = list(args.neurons)
+        running = {}
+        while pending or running:
+            while pending and len(running) < mem_jobs:
+                neuron = pending.pop(0)
+                cmd = [sys.executable, str(Path(__file__).resolve()), "--one", f"{model},{neuron}",
+                       "--device", args.device, "--batch-size", str(args.batch_size),
+                       "--warmup", str(args.warmup), "--threads", str(args.threads),
+                       "--fused-backend", args.fused_backend]
+                cmd += [f"--model-arg={kv}" for kv in args.model_arg]
+                if args.compile:
+                    cmd.append("--compile")
+                if args.no_amp:
+                    cmd.append("--no-amp")
+                if args.fused_compile:
+                    cmd += ["--fused-compile", args.fused_compile]
+                running[neuron] = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                                   text=True, cwd=ROOT, env=env)
+            done = next((n for n, p in running.items() if p.poll() is not None), None)
+            if done is None:
+                time.sleep(0.2)
                 continue
-            mem[neuron] = json.loads(proc.stdout.strip().splitlines()[-1])
+            proc = running.pop(done)
+            out, err = proc.communicate()
+            if proc.returncode != 0:
+                print(f"{model}/{done} memory run failed:\n{err[-3000:]}", file=sys.stderr)
+                continue
+            mem[done] = json.loads(out.strip().splitlines()[-1])
         # time: every neuron of the model in this process, interleaved
         for row in measure_time(args, model, device):
             row.update({k: mem.get(row["neuron"], {}).get(k)
                         for k in ("peak_mib", "step_mib", "memory", "amp_bf16")})
             rows.append(row)
-            print(f"  {model:<10} {row['neuron']:<7} {row['ms']:9.1f} ms/step", file=sys.stderr)
+            ms = f"{row['ms']:9.1f} ms/step" if row["ms"] is not None else "FAILED"
+            print(f"  {model:<10} {row['neuron']:<12} {ms}", file=sys.stderr)
 
     import torch
 
@@ -256,8 +351,8 @@ def main(argv=None):
           f"{torch.__version__}, bf16 autocast={cuda and not args.no_amp}, compile={args.compile}, "
           f"median of {args.steps} steps; memory: {mem_kind} (MiB); m/ ratios use "
           f"{'peak' if cuda else 'step'} MiB")
-    print(f"{'model':<11}{'neuron':<8}{'ms/step':>10}{'img/s':>9}{'peak MiB':>10}{'step MiB':>10}"
-          f"{'t/ReLU':>8}{'t/Leaky':>8}{'m/ReLU':>8}{'m/Leaky':>8}")
+    print(f"{'model':<11}{'neuron':<13}{'ms/step':>10}{'img/s':>9}{'peak MiB':>10}{'step MiB':>10}"
+          f"{'t/ReLU':>8}{'t/Leaky':>8}{'m/ReLU':>8}{'m/Leaky':>8}  runs")
 
     def ratio(a, b):
         return a / b if a is not None and b else None
@@ -273,14 +368,20 @@ def main(argv=None):
             r["time_vs_leaky"] = ratio(r["ms"], leaky.get("ms"))
             r["mem_vs_relu"] = ratio(r.get(mkey), relu.get(mkey))
             r["mem_vs_leaky"] = ratio(r.get(mkey), leaky.get(mkey))
-            print(f"{model:<11}{neuron:<8}{r['ms']:>10.1f}{r['images_per_s']:>9.1f}"
+            if r["ms"] is None:
+                print(f"{model:<11}{neuron:<13}{'FAILED':>10}  {r['error'][:200]}")
+                continue
+            print(f"{model:<11}{neuron:<13}{r['ms']:>10.1f}{r['images_per_s']:>9.1f}"
                   f"{f(r.get('peak_mib'), 10, 1)}{f(r.get('step_mib'), 10, 1)}"
                   f"{f(r['time_vs_relu'])}{f(r['time_vs_leaky'])}"
-                  f"{f(r['mem_vs_relu'])}{f(r['mem_vs_leaky'])}")
+                  f"{f(r['mem_vs_relu'])}{f(r['mem_vs_leaky'])}  {r['ran']}")
+            for w in r.get("warnings") or ():
+                print(f"{'':<24}warning: {w[:200]}")
     if args.json:
         Path(args.json).write_text(json.dumps({
             "benchmark": "train_step", "device": args.device, "machine": machine,
             "batch_size": args.batch_size, "steps": args.steps, "compile": args.compile,
+            "model_args": model_kwargs(args), "amp_bf16": cuda and not args.no_amp,
             "torch": torch.__version__, "rows": rows}, indent=2))
     return rows
 
