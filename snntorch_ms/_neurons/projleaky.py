@@ -11,7 +11,7 @@ from snntorch import Leaky
 from ..export import nir_trace_guard  # NIR export guard, see nir_exportable
 from ..functional.fused import FusedConfig, fused_unsupported, fused_window_scan, recognise_surrogate
 from ..functional.projection import get_projection
-from ..functional.update import window_scan
+from ..functional.update import neuron_step, window_scan
 from ..functional.windows import (
     check_scheme,
     cut_windows,
@@ -24,13 +24,38 @@ __all__ = ["ProjLeaky"]
 
 CONDENSE = ("or", "mean")
 
+#: ProjLeaky's own parameters: keyword-only since 0.2.0 (0.1.0 took ``theta`` third).
+OWN_KEYWORDS = ("theta", "windows", "groups", "projection", "condense", "learn_theta",
+                "fused")
 
-def _as_scalar_or_vector(name, value):
-    value = torch.as_tensor(value) if not isinstance(value, torch.Tensor) else value
-    if value.dim() > 1:
+_BOOL_FLAGS = ("surrogate_disable", "init_hidden", "inhibition", "learn_beta",
+               "learn_threshold", "output", "learn_graded_spikes_factor", "reset_delay")
+
+
+def _per_channel_length(value: torch.Tensor):
+    """``None`` for a scalar (one element, at most one dimension), ``C`` for a
+    per-channel ``[C]`` or ``[C, 1, 1]``, ``-1`` for any other shape."""
+    if value.dim() <= 1 and value.numel() == 1:
+        return None
+    if value.dim() == 1 or (value.dim() == 3 and tuple(value.shape[1:]) == (1, 1)):
+        return value.shape[0]
+    return -1
+
+
+def _check_parameter(name: str, value, windowed: bool) -> torch.Tensor:
+    """``value`` as a tensor; with windows, an error unless scalar or per-channel.
+
+    Without windows any shape is accepted and broadcast against the input as
+    snntorch's Leaky does (a 1-D vector then runs along the input's last
+    dimension)."""
+    value = value if isinstance(value, torch.Tensor) else torch.as_tensor(value)
+    if windowed and _per_channel_length(value) == -1:
         raise ValueError(
-            f"{name} must be a scalar or a per-channel vector [C], got shape "
-            f"{tuple(value.shape)}"
+            f"{name} has shape {tuple(value.shape)}: with windows a neuron parameter must "
+            "be a scalar or per-channel, [C] or [C, 1, 1]; a per-position value has no "
+            "meaning across windows (a window sub-step runs on h x w positions that lie at "
+            "a different place of the map in every window); pass windows=None for "
+            "snntorch.Leaky's broadcasting of any shape"
         )
     return value
 
@@ -68,7 +93,9 @@ class ProjLeaky(Leaky):
     value of the *last* window covering it, so it is the whole state of the neuron.
 
     With ``windows=None`` (or ``groups=1``) and ``projection="none"`` this is
-    exactly :class:`snntorch.Leaky`.
+    exactly :class:`snntorch.Leaky`, spike for spike and gradient for gradient.
+    ``windows=None`` alone is not: the default ``projection="sincos"`` still
+    projects the membrane carried from one time step to the next.
 
     **Layouts.** A *map* ``[B, C, H, W]`` is cut by the neuron; a *window stack*
     ``[B, g, C, h, w]`` (from :func:`~snntorch_ms.functional.cut_windows`, or a
@@ -89,42 +116,74 @@ class ProjLeaky(Leaky):
         >>> spk.shape, mem.shape
         (torch.Size([2, 3, 8, 8]), torch.Size([2, 3, 8, 8]))
 
-    :param beta: membrane decay rate, clipped to ``[0, 1]``; scalar or per-channel ``[C]``
+    **Arguments.** snntorch.Leaky's parameters come first, in Leaky's order and
+    with Leaky's meaning (``ProjLeaky(0.9, 1.0, surrogate.fast_sigmoid())`` means
+    what it means for Leaky); ProjLeaky's own parameters (``theta`` to ``fused``)
+    are keyword-only, since 0.2.0.
+
+    :param beta: membrane decay rate, clipped to ``[0, 1]``. Without windows any
+        shape Leaky accepts (broadcast against the input as in Leaky); with windows
+        a scalar or per-channel ``[C]`` / ``[C, 1, 1]``
     :type beta: float or torch.Tensor
-    :param threshold: firing threshold :math:`U_{\rm thr} > 0`; scalar or ``[C]``. Defaults to 1.0
+    :param threshold: firing threshold :math:`U_{\rm thr} > 0`; shapes as for
+        ``beta``. Defaults to 1.0
     :type threshold: float or torch.Tensor, optional
-    :param theta: projection scale :math:`\theta > 0`. Defaults to 0.5 (the paper's value)
-    :type theta: float or torch.Tensor, optional
-    :param windows: ``"quad"``, ``"overlap"`` or ``None`` (no windows). Defaults to ``"quad"``
-    :type windows: str or None, optional
-    :param groups: number of windows ``g`` in ``{1, 2, 4}``. Defaults to 4
-    :type groups: int, optional
-    :param projection: ``"sincos"``, ``"nested"``, ``"mean"``, ``"none"`` or a callable
-        ``f(a, b)`` receiving ``b=None`` when there is no lateral membrane. Defaults to ``"sincos"``
-    :type projection: str or callable, optional
-    :param condense: ``"or"`` (binary spikes) or ``"mean"`` (graded mean) for a map. Defaults to ``"or"``
-    :type condense: str, optional
     :param spike_grad: surrogate gradient from :mod:`snntorch.surrogate` or
         :func:`snntorch_ms.surrogate.rectangular`. Defaults to None (atan)
+    :type spike_grad: callable, optional
     :param surrogate_disable: as in :class:`snntorch.Leaky`. Defaults to False
+    :type surrogate_disable: bool, optional
     :param init_hidden: keep the state in ``self.mem``. Defaults to False
+    :type init_hidden: bool, optional
     :param inhibition: as in :class:`snntorch.Leaky`; an error with windows. Defaults to False
+    :type inhibition: bool, optional
     :param learn_beta: make ``beta`` a parameter. Defaults to False
+    :type learn_beta: bool, optional
     :param learn_threshold: make ``threshold`` a parameter. Defaults to False
-    :param learn_theta: make ``theta`` a parameter. Defaults to False
-    :param reset_mechanism: ``"subtract"``, ``"zero"`` or ``"none"``. Defaults to ``"subtract"``
+    :type learn_threshold: bool, optional
+    :param reset_mechanism: ``"subtract"``, ``"zero"`` or ``"none"``; may be
+        changed after construction (takes effect at the next call). Defaults to ``"subtract"``
+    :type reset_mechanism: str, optional
     :param state_quant: quantization function applied per sub-step. Defaults to False
+    :type state_quant: callable or bool, optional
     :param output: with ``init_hidden=True``, also return the membrane. Defaults to False
-    :param graded_spikes_factor: spike magnitude :math:`s`. Defaults to 1.0
+    :type output: bool, optional
+    :param graded_spikes_factor: spike magnitude :math:`s`; shapes as for ``beta``.
+        Defaults to 1.0
+    :type graded_spikes_factor: float or torch.Tensor, optional
     :param learn_graded_spikes_factor: make :math:`s` a parameter. Defaults to False
+    :type learn_graded_spikes_factor: bool, optional
     :param reset_delay: as in :class:`snntorch.Leaky`, applied per sub-step. Defaults to True
-    :param fused: run the whole time step as one fused autograd function with a
-        hand-written backward (:mod:`snntorch_ms.functional.fused`; same spikes,
-        membranes and gradients to float tolerance, less memory and time). Options
-        it does not cover (a callable projection, an unknown surrogate,
-        ``state_quant``, ``inhibition``, ``reset_delay=False``, a learnable
-        ``graded_spikes_factor``) fall back to the reference path with one warning.
-        See also :func:`snntorch_ms.fused.use_fused`. Defaults to False
+    :type reset_delay: bool, optional
+    :param theta: (keyword-only) projection scale :math:`\theta > 0`; shapes as
+        for ``beta``. Defaults to 0.5 (the paper's value)
+    :type theta: float or torch.Tensor, optional
+    :param windows: (keyword-only) ``"quad"``, ``"overlap"`` or ``None`` (no
+        windows). Defaults to ``"quad"``
+    :type windows: str or None, optional
+    :param groups: (keyword-only) number of windows ``g`` in ``{1, 2, 4}``. Defaults to 4
+    :type groups: int, optional
+    :param projection: (keyword-only) ``"sincos"``, ``"nested"``, ``"mean"``,
+        ``"none"`` or a callable ``f(a, b)`` receiving ``b=None`` when there is no
+        lateral membrane. Defaults to ``"sincos"``
+    :type projection: str or callable, optional
+    :param condense: (keyword-only) ``"or"`` (binary spikes) or ``"mean"``
+        (graded mean) for a map. Defaults to ``"or"``
+    :type condense: str, optional
+    :param learn_theta: (keyword-only) make ``theta`` a parameter. Defaults to False
+    :type learn_theta: bool, optional
+    :param fused: (keyword-only) run the whole time step as one fused autograd
+        function with a hand-written backward (:mod:`snntorch_ms.functional.fused`;
+        same spikes, membranes and gradients to float tolerance, less memory and
+        time). Options it does not cover (a callable projection, an unknown
+        surrogate, ``state_quant``, ``inhibition``, ``reset_delay=False``, a
+        learnable ``graded_spikes_factor``) fall back to the reference path with
+        one warning. See also :func:`snntorch_ms.fused.use_fused`. Defaults to False
+    :type fused: bool, optional
+    :raises TypeError: for a ``spike_grad`` that is not callable (e.g. 0.1.0's
+        positional ``theta``) or a string where a flag belongs
+    :raises ValueError: for an unknown option, ``threshold <= 0``, ``theta <= 0``,
+        inhibition with windows, or a per-position parameter with windows
 
     Inputs: ``input_``, ``mem``, ``lateral``
         - **input_** ``[B, C, H, W]``, ``[B, g, C, h, w]``, or any shape with ``windows=None``
@@ -138,26 +197,47 @@ class ProjLeaky(Leaky):
         self,
         beta,
         threshold=1.0,
-        theta=0.5,
-        windows="quad",
-        groups=4,
-        projection="sincos",
-        condense="or",
         spike_grad=None,
         surrogate_disable=False,
         init_hidden=False,
         inhibition=False,
         learn_beta=False,
         learn_threshold=False,
-        learn_theta=False,
         reset_mechanism="subtract",
         state_quant=False,
         output=False,
         graded_spikes_factor=1.0,
         learn_graded_spikes_factor=False,
         reset_delay=True,
+        *,
+        theta=0.5,
+        windows="quad",
+        groups=4,
+        projection="sincos",
+        condense="or",
+        learn_theta=False,
         fused=False,
     ):
+        if spike_grad is not None and not callable(spike_grad):
+            raise TypeError(
+                f"spike_grad must be a surrogate gradient function (e.g. "
+                f"snntorch.surrogate.atan()) or None, got {spike_grad!r}. Since snntorch-ms "
+                "0.2.0 ProjLeaky takes snntorch.Leaky's positional arguments (beta, "
+                "threshold, spike_grad, ...) and its own ones are keyword-only: theta is "
+                "keyword-only since 0.2.0, write ProjLeaky(beta, threshold, theta=...) "
+                f"(likewise {', '.join(OWN_KEYWORDS[1:])})"
+            )
+        flags = dict(surrogate_disable=surrogate_disable, init_hidden=init_hidden,
+                     inhibition=inhibition, learn_beta=learn_beta,
+                     learn_threshold=learn_threshold, output=output,
+                     learn_graded_spikes_factor=learn_graded_spikes_factor,
+                     reset_delay=reset_delay)
+        for flag in _BOOL_FLAGS:
+            if isinstance(flags[flag], str):
+                raise TypeError(
+                    f"{flag} must be a bool, got {flags[flag]!r}; ProjLeaky's own parameters "
+                    f"({', '.join(OWN_KEYWORDS)}) are keyword-only since 0.2.0"
+                )
         check_scheme(windows, groups, allow_none=True)
         project = get_projection(projection)  # raises on an unknown projection
         if condense not in CONDENSE:
@@ -168,9 +248,11 @@ class ProjLeaky(Leaky):
                 "inhibition is not defined across windows: pass windows=None (or groups=1) "
                 "to use inhibition"
             )
-        beta = _as_scalar_or_vector("beta", beta)
-        threshold = _as_scalar_or_vector("threshold", threshold)
-        theta = _as_scalar_or_vector("theta", theta)
+        beta = _check_parameter("beta", beta, windowed)
+        threshold = _check_parameter("threshold", threshold, windowed)
+        theta = _check_parameter("theta", theta, windowed)
+        graded_spikes_factor = _check_parameter("graded_spikes_factor",
+                                                graded_spikes_factor, windowed)
         # value checks live here: inside forward they would break torch.compile
         if not bool((threshold > 0).all()):
             raise ValueError(f"threshold must be > 0, got {threshold.tolist()}")
@@ -218,6 +300,16 @@ class ProjLeaky(Leaky):
             f"condense={self.condense!r}, reset_mechanism={self.reset_mechanism!r}"
         )
 
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # A state_dict saved from snntorch.Leaky has no theta: keep this neuron's own,
+        # so a trained Leaky network loads into the same network built with ProjLeaky.
+        # Only a Leaky's entries (its beta and threshold present) qualify.
+        key = prefix + "theta"
+        if key not in state_dict and prefix + "beta" in state_dict \
+                and prefix + "threshold" in state_dict:
+            state_dict[key] = self.theta.detach().clone()
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
     # -- NIR export (see snntorch_ms/export.py) ---------------------------------
 
     @property
@@ -243,20 +335,24 @@ class ProjLeaky(Leaky):
             return "stack"
         raise ValueError(
             f"ProjLeaky with windows={self.windows!r} needs a map [B, C, H, W] or a window "
-            f"stack [B, g, C, h, w], got shape {tuple(input_.shape)}; pass windows=None "
-            "to use it on other shapes"
+            f"stack [B, g, C, h, w], got shape {tuple(input_.shape)}. On other shapes pass "
+            "windows=None, projection=\"none\" for exactly snntorch.Leaky (windows=None "
+            "alone still projects the membrane carried from one time step to the next)"
         )
 
-    def _channel_view(self, value: torch.Tensor, channels: int) -> torch.Tensor:
-        # per-channel [C] values broadcast over [C, h, w]
-        if value.dim() == 1 and value.numel() > 1:
-            if value.numel() != channels:
-                raise ValueError(
-                    f"per-channel parameter has {value.numel()} entries but the input "
-                    f"has {channels} channels"
-                )
-            return value.view(channels, 1, 1)
-        return value
+    def _channel_view(self, name: str, value: torch.Tensor, input_: torch.Tensor):
+        """A per-channel ``[C]`` or ``[C, 1, 1]`` value as ``[C, 1, 1]``, checked
+        against the input's channel dimension; scalars as they are."""
+        length = _per_channel_length(value)
+        if length is None:
+            return value
+        channels = input_.shape[-3]
+        if length != channels:
+            raise ValueError(
+                f"{name} has shape {tuple(value.shape)}, {length} per-channel values, but "
+                f"the input of shape {tuple(input_.shape)} has {channels} channels"
+            )
+        return value.reshape(channels, 1, 1)
 
     # -- fused path (snntorch_ms/functional/fused.py) ---------------------------
 
@@ -286,11 +382,46 @@ class ProjLeaky(Leaky):
                                      theta, gsf)
         spk, mem = fused_window_scan(cfg, input_.unsqueeze(1), self.mem, None, beta, threshold,
                                      theta, gsf)
-        return spk[:, 0], mem[:, 0]
+        # the kept state must be a tensor of its own, not a view (mem.detach_() and
+        # snntorch's detach_hidden work on it in place)
+        return spk[:, 0], mem[:, 0].clone()
 
     # -- forward ---------------------------------------------------------------
 
     def forward(self, input_, mem=None, lateral=None):
+        r"""One time step: the ``g`` window sub-steps, then the recomposition.
+
+        .. math::
+
+            (S_t, U_t) = \mathrm{recompose}\big(\mathrm{scan}_{p=1..g}
+                (I_p, U_{p-1}, L_{p-1})\big), \qquad U_0 = U_{t-1}|_{\text{window } g}
+
+        Example::
+
+            >>> import torch
+            >>> lif = ProjLeaky(0.5, threshold=0.5)
+            >>> spk, mem = lif(torch.ones(1, 2, 4, 4))
+            >>> spk.shape, lif.mem is mem
+            (torch.Size([1, 2, 4, 4]), True)
+
+        :param input_: the input current: a map ``[B, C, H, W]``, a window stack
+            ``[B, g, C, h, w]``, or any shape (0-dim included) without windows
+        :type input_: torch.Tensor
+        :param mem: the membrane in the input's layout, or None for the stored
+            state (an error with ``init_hidden=True``). Defaults to None
+        :type mem: torch.Tensor, optional
+        :param lateral: the previous layer's membrane :math:`L`, in the input's
+            layout and shape, or None. Defaults to None
+        :type lateral: torch.Tensor, optional
+        :return: ``spk`` with ``init_hidden=True`` and ``output=False``, else
+            ``(spk, mem)``; ``mem`` is also kept in ``self.mem``, a tensor of its
+            own (never a view)
+        :rtype: torch.Tensor or tuple(torch.Tensor, torch.Tensor)
+        :raises ValueError: for an input that is neither a map nor a stack with
+            windows, a lateral membrane of another shape, or a per-channel
+            parameter whose length is not the input's channel count
+        :raises TypeError: for ``mem`` passed while ``init_hidden=True``
+        """
         if mem is not None:
             if self.init_hidden:
                 raise TypeError(
@@ -311,11 +442,10 @@ class ProjLeaky(Leaky):
         beta, threshold, theta = self.beta, self.threshold, self.theta
         gsf = self.graded_spikes_factor
         if layout != "any":
-            channels = input_.shape[-3]
-            beta = self._channel_view(beta, channels)
-            threshold = self._channel_view(threshold, channels)
-            theta = self._channel_view(theta, channels)
-            gsf = self._channel_view(gsf, channels)
+            beta = self._channel_view("beta", beta, input_)
+            threshold = self._channel_view("threshold", threshold, input_)
+            theta = self._channel_view("theta", theta, input_)
+            gsf = self._channel_view("graded_spikes_factor", gsf, input_)
 
         # fused path: dispatch when asked for and supported, else warn once and go on
         use_fused = False
@@ -354,18 +484,13 @@ class ProjLeaky(Leaky):
             carried = self.mem[..., t:b, l:r]
         elif layout == "stack":
             cur, lat, carried = input_, lateral, self.mem[:, -1]
-        else:
-            cur, lat, carried = input_.unsqueeze(1), None, self.mem
 
         fire = None
         if self.inhibition:
             def fire(m):
                 return self.fire_inhibition(m.size(0), m)
 
-        spk, new_mem = window_scan(
-            cur,
-            carried,
-            lat,
+        options = dict(
             beta=beta,
             threshold=threshold,
             theta=theta,
@@ -377,11 +502,12 @@ class ProjLeaky(Leaky):
             reset_delay=self.reset_delay,
             fire=fire,
         )
-
+        if layout == "any":
+            # one window: snntorch.Leaky's update on any shape, 0-dim included
+            return neuron_step(input_, self.mem, **options)
+        spk, new_mem = window_scan(cur, carried, lat, **options)
         if layout == "map":
             size = input_.shape[-2:]
             spk = recompose_spikes(spk, size, self.windows, self.condense, magnitude=gsf)
             new_mem = recompose_membrane(new_mem, size, self.windows)
-        elif layout == "any":
-            spk, new_mem = spk[:, 0], new_mem[:, 0]
         return spk, new_mem

@@ -9,7 +9,7 @@ from .projection import (
     sincos_projection,
 )
 from .surrogate import Rectangular, rectangular
-from .update import RESET_MECHANISMS, membrane_update, reset_signal, window_scan
+from .update import RESET_MECHANISMS, membrane_update, neuron_step, reset_signal, window_scan
 from .windows import (
     GROUPS,
     WINDOW_SCHEMES,
@@ -24,7 +24,7 @@ from .windows import (
 __all__ = [
     "PROJECTIONS", "get_projection", "identity_projection", "mean_projection",
     "nested_projection", "sincos_projection", "Rectangular", "rectangular",
-    "RESET_MECHANISMS", "membrane_update", "reset_signal", "window_scan",
+    "RESET_MECHANISMS", "membrane_update", "neuron_step", "reset_signal", "window_scan",
     "GROUPS", "WINDOW_SCHEMES", "coverage", "cut_windows", "recompose_membrane",
     "recompose_spikes", "window_boxes", "window_size",
 ]

@@ -17,7 +17,7 @@ from typing import Callable, List, Optional, Tuple
 
 import torch
 
-__all__ = ["RESET_MECHANISMS", "reset_signal", "membrane_update", "window_scan"]
+__all__ = ["RESET_MECHANISMS", "reset_signal", "membrane_update", "neuron_step", "window_scan"]
 
 #: Reset mechanisms, with snntorch's meaning.
 RESET_MECHANISMS = ("subtract", "zero", "none")
@@ -199,24 +199,89 @@ def window_scan(
             reset = last_fired.detach()
         else:
             reset = reset_signal(carried, threshold, spike_fn)
-        projected = projection(carried, b, theta)
-        mem = membrane_update(cur[:, p], projected, reset, beta, threshold, reset_mechanism)
-        if state_quant:
-            mem = state_quant(mem)
-        if fire is not None:
-            spk = fire(mem)
-        else:
-            fired = spike_fn((state_quant(mem) if state_quant else mem) - threshold)
-            if reuse_spike:
-                last_fired = fired
-            spk = fired * graded_spikes_factor
-        if not reset_delay:
-            do_reset = spk / graded_spikes_factor - reset  # avoid a double reset
-            if reset_mechanism == "subtract":
-                mem = mem - do_reset * threshold
-            elif reset_mechanism == "zero":
-                mem = mem - do_reset * mem
+        spk, mem, fired = _substep(
+            cur[:, p], carried, b, reset, beta, threshold, theta, projection, spike_fn,
+            reset_mechanism, graded_spikes_factor, state_quant, reset_delay, fire)
+        last_fired = fired if reuse_spike else None
         spikes.append(spk)
         mems.append(mem)
         carried = mem
     return torch.stack(spikes, dim=1), torch.stack(mems, dim=1)
+
+
+def _substep(cur, carried, lateral, reset, beta, threshold, theta, projection, spike_fn,
+             reset_mechanism, graded_spikes_factor, state_quant, reset_delay, fire):
+    """One sub-step: ``(spikes, membrane, firing before the graded factor or None)``."""
+    projected = projection(carried, lateral, theta)
+    mem = membrane_update(cur, projected, reset, beta, threshold, reset_mechanism)
+    if state_quant:
+        mem = state_quant(mem)
+    fired = None
+    if fire is not None:
+        spk = fire(mem)
+    else:
+        fired = spike_fn((state_quant(mem) if state_quant else mem) - threshold)
+        spk = fired * graded_spikes_factor
+    if not reset_delay:
+        do_reset = spk / graded_spikes_factor - reset  # avoid a double reset
+        if reset_mechanism == "subtract":
+            mem = mem - do_reset * threshold
+        elif reset_mechanism == "zero":
+            mem = mem - do_reset * mem
+    return spk, mem, fired
+
+
+def neuron_step(
+    cur: torch.Tensor,
+    carried: torch.Tensor,
+    *,
+    beta,
+    threshold,
+    theta,
+    projection: Callable,
+    spike_fn: Callable,
+    reset_mechanism: str = "subtract",
+    graded_spikes_factor=1.0,
+    state_quant: Optional[Callable] = None,
+    reset_delay: bool = True,
+    fire: Optional[Callable] = None,
+) -> Tuple[torch.Tensor, torch.Tensor]:
+    r"""One time step of a neuron without windows, on a tensor of any shape
+    (0-dim included): the single sub-step of :func:`window_scan` with no
+    window stack and no lateral membrane.
+
+    .. math::
+
+        R &= \Theta(U_{t-1} - \vartheta) \quad (\text{detached}), \qquad
+        C = \Omega(U_{t-1}) \\
+        U_t &= \text{membrane\_update}(I_t, C, R), \qquad
+        S_t = \Theta(U_t - \vartheta)\, s
+
+    With ``projection=get_projection("none")`` this is snntorch's Leaky update,
+    operation for operation. The returned membrane is a tensor of its own, never
+    a view, so that it can be detached in place.
+
+    Example::
+
+        >>> from snntorch import surrogate
+        >>> from snntorch_ms.functional import get_projection
+        >>> spk, mem = neuron_step(torch.tensor(1.2), torch.tensor(0.4), beta=0.5,
+        ...     threshold=1.0, theta=0.5, projection=get_projection("none"),
+        ...     spike_fn=surrogate.atan())
+        >>> round(mem.item(), 4), spk.item()
+        (1.4, 1.0)
+
+    :param cur: the input current :math:`I_t`, any shape
+    :type cur: torch.Tensor
+    :param carried: the membrane :math:`U_{t-1}`, shape of ``cur``
+    :type carried: torch.Tensor
+    :return: the spikes :math:`S_t` and the membrane :math:`U_t`
+    :rtype: tuple(torch.Tensor, torch.Tensor)
+
+    The other parameters are those of :func:`window_scan`.
+    """
+    reset = reset_signal(carried, threshold, spike_fn)
+    spk, mem, _ = _substep(cur, carried, None, reset, beta, threshold, theta, projection,
+                           spike_fn, reset_mechanism, graded_spikes_factor, state_quant,
+                           reset_delay, fire)
+    return spk, mem

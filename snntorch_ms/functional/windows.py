@@ -125,7 +125,8 @@ def window_boxes(height: int, width: int, windows: str = "quad", groups: int = 4
         if groups > 1:
             raise ValueError(
                 f"windows need a map with H, W >= 2, got H={height}, W={width}; "
-                "pass windows=None to run the neuron without windows"
+                "pass windows=None to run the neuron without windows (with "
+                "projection=\"none\" as well for exactly snntorch.Leaky)"
             )
     h, w = window_size(height, width, windows, groups)
     tops = [0, height - h] if groups == 4 else [0]
@@ -223,12 +224,16 @@ def _partition_to_stack(x: torch.Tensor, groups: int) -> torch.Tensor:
 
 
 def _stack_to_partition(stack: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    # always a tensor of its own (one copy), never a view of the stack: a neuron
+    # keeps this map as its state and snntorch detaches that in place
     b, groups, c, h, w = stack.shape
     if groups == 1:
-        return stack[:, 0]
+        return stack[:, 0].clone()
     rows = 2 if groups == 4 else 1
     tiles = stack.reshape(b, rows, 2, c, h, w).permute(0, 3, 1, 4, 2, 5)
-    return tiles.reshape(b, c, height, width)
+    out = stack.new_empty(b, c, height, width)
+    out.view(b, c, rows, h, 2, w).copy_(tiles)
+    return out
 
 
 def _check_stack(stack: torch.Tensor, size: Sequence[int], windows: str) -> List[Box]:

@@ -395,7 +395,7 @@ def test_our_reset_is_deep_and_local():
         (dict(theta=torch.tensor([0.5, -1.0])), "theta must be > 0"),
         (dict(threshold=-1.0), "threshold must be > 0"),
         (dict(inhibition=True), "inhibition"),
-        (dict(beta=torch.ones(2, 2)), "beta must be a scalar or a per-channel"),
+        (dict(beta=torch.ones(2, 2)), r"beta has shape \(2, 2\): with windows"),
     ],
 )
 def test_bad_options_raise(kwargs, match):
