@@ -3,9 +3,11 @@
 >>> from snntorch_ms import ProjLeaky
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from . import functional, fused, surrogate, utils
 from ._neurons import ProjLeaky
+from .convert import convert_leaky
 
-__all__ = ["ProjLeaky", "functional", "fused", "surrogate", "utils", "__version__"]
+__all__ = ["ProjLeaky", "convert_leaky", "functional", "fused", "surrogate", "utils",
+           "__version__"]
