@@ -16,9 +16,11 @@ keywords to every neuron (e.g. ``threshold=0.5``, ``windows=overlap``,
 ``depths=(1,1,1,1)``). Values are read as Python literals when they parse
 (numbers, ``true``/``false``/``none``, tuples), else kept as strings.
 
-Errors a user can fix (a missing dataset, an unusable checkpoint, a bad value)
-print one line and exit with status 2, without a traceback (set
-``SNNTORCH_MS_DEBUG=1`` to get it).
+Errors a user can fix (a missing or corrupt dataset, an unusable checkpoint, a
+bad flag or keyword value, an ``--out`` that is a file) print one line and exit
+with status 2, without a traceback (set ``SNNTORCH_MS_DEBUG=1`` to get it).
+The flags are checked, and the model built once, before any work starts; a
+``ValueError`` raised later, inside training, is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -31,9 +33,29 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
-__all__ = ["main", "build_parser", "parse_kv"]
+__all__ = ["main", "build_parser", "parse_kv", "UsageError"]
 
 _PROG = "snntorch-ms"
+
+
+class UsageError(ValueError):
+    """A flag, keyword or path given on the command line that cannot be used;
+    :func:`main` prints its message on one line and exits with status 2.
+
+    Example::
+
+        >>> str(UsageError("--out runs/x is a file"))
+        '--out runs/x is a file'
+    """
+
+
+def _checked(what: str, build):
+    """Run ``build()`` (config resolution, model construction: user input only),
+    turning the ``ValueError``/``TypeError`` it raises into a :class:`UsageError`."""
+    try:
+        return build()
+    except (ValueError, TypeError) as err:
+        raise UsageError(f"{what}: {err}") from err
 
 
 # options whose value "none" is a string of snntorch / snntorch-ms, not Python's None
@@ -57,11 +79,11 @@ def parse_kv(items: Optional[Sequence[str]]) -> Dict[str, Any]:
     out: Dict[str, Any] = {}
     for item in items or ():
         if "=" not in item:
-            raise ValueError(f"expected KEY=VALUE, got {item!r}")
+            raise UsageError(f"expected KEY=VALUE, got {item!r}")
         key, raw = item.split("=", 1)
         key = key.strip().replace("-", "_")
         if not key.isidentifier():
-            raise ValueError(f"bad keyword name {key!r} in {item!r}")
+            raise UsageError(f"bad keyword name {key!r} in {item!r}")
         raw = raw.strip()
         low = raw.lower()
         if key in _STRING_NONE_KEYS and low == "none":
@@ -203,6 +225,9 @@ def _train_config(args):
     if args.out is None:
         ds = given.get("dataset", "digits").lower().replace("_", "-")
         args.out = f"runs/{ds}-{given.get('model', 'convnet')}-{given.get('neuron', 'proj')}-T{given.get('timesteps', 1)}"
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise UsageError(f"--out {args.out} is a file: --out names the folder the run writes "
+                         "its checkpoint, metrics and plots into; choose another path")
     base: Dict[str, Any] = {}
     ckpt_file = Path(args.out) / CHECKPOINT_NAME
     if args.resume and ckpt_file.exists():
@@ -212,13 +237,16 @@ def _train_config(args):
     base.update(given)
     base.update(out=args.out, resume=bool(args.resume), device=args.device,
                 amp=not args.no_amp, download=not args.no_download)
-    return TrainConfig.from_dict(base)
+    return _checked("bad flags", lambda: TrainConfig.from_dict(base))
 
 
 def _cmd_train(args) -> int:
-    from .train import train
+    from .train import build_from_config, resolve_config, train
 
     config = _train_config(args)
+    # every flag and keyword is checked by building the model once, before any work
+    _checked("bad model or neuron settings",
+             lambda: build_from_config(resolve_config(config)))
     train(config, progress=not args.no_progress)
     return 0
 
@@ -248,11 +276,12 @@ def _cmd_energy(args) -> int:
         model, config, ckpt = load_trained_model(args.checkpoint or args.out, device)
         what = f"trained network of {ckpt['path']} (epoch {ckpt['epoch']})"
     else:
-        config = resolve_config(TrainConfig(
+        config = _checked("bad flags", lambda: resolve_config(TrainConfig(
             dataset=args.dataset, data_dir=args.data_dir, model=args.model, neuron=args.neuron,
             timesteps=args.timesteps, seed=args.seed, out=None, download=not args.no_download,
-            neuron_kwargs=parse_kv(args.neuron_arg), model_kwargs=parse_kv(args.model_arg)))
-        model = build_from_config(config).to(device).eval()
+            neuron_kwargs=parse_kv(args.neuron_arg), model_kwargs=parse_kv(args.model_arg))))
+        model = _checked("bad model or neuron settings",
+                         lambda: build_from_config(config)).to(device).eval()
         what = f"untrained {config.model} ({config.neuron}, T={config.timesteps}), seed {config.seed}"
     if args.out or args.checkpoint:
         config.download = not args.no_download
@@ -299,7 +328,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     debug = bool(os.environ.get("SNNTORCH_MS_DEBUG"))
     try:
         return handlers[args.command](args)
-    except (DatasetNotFoundError, CheckpointError, ValueError) as err:
+    except (DatasetNotFoundError, CheckpointError, UsageError) as err:
         if debug:
             raise
         print(f"{_PROG}: error: {err}", file=sys.stderr)

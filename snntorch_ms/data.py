@@ -43,6 +43,7 @@ shuffle with a permutation that depends only on ``(seed, epoch)``. Call
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import pickle
 import shutil
@@ -65,6 +66,7 @@ __all__ = [
     "RECIPES",
     "DatasetInfo",
     "DatasetNotFoundError",
+    "DatasetCorruptError",
     "ImageDataset",
     "TensorImageDataset",
     "ImageFileDataset",
@@ -109,6 +111,20 @@ class DatasetNotFoundError(FileNotFoundError):
         ...     load_dataset("cifar10", root="/nonexistent", download=False)
         ... except DatasetNotFoundError as err:
         ...     print("cifar-10-batches-py" in str(err))
+        True
+    """
+
+
+class DatasetCorruptError(DatasetNotFoundError):
+    """A dataset file is present but unusable (truncated, wrong format).
+
+    A subclass of :class:`DatasetNotFoundError`, since either way the dataset
+    cannot be used from where it was looked for; the message names the file,
+    what was expected of it and how to replace it.
+
+    Example::
+
+        >>> issubclass(DatasetCorruptError, DatasetNotFoundError)
         True
     """
 
@@ -618,8 +634,14 @@ DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 
 def _gunzip(src: Path, dst: Path) -> None:
     tmp = dst.with_name(dst.name + ".part")
-    with gzip.open(src, "rb") as fin, open(tmp, "wb") as fout:
-        shutil.copyfileobj(fin, fout, 1 << 20)
+    try:
+        with gzip.open(src, "rb") as fin, open(tmp, "wb") as fout:
+            shutil.copyfileobj(fin, fout, 1 << 20)
+    except (OSError, EOFError) as err:  # gzip.BadGzipFile is an OSError
+        tmp.unlink(missing_ok=True)
+        raise DatasetCorruptError(
+            f"{src} is corrupt: it does not decompress ({type(err).__name__}: {err}); "
+            "replace it with a complete copy") from err
     os.replace(tmp, dst)  # atomic: torchvision only checks that the file exists
 
 
@@ -644,6 +666,51 @@ def _fill_raw(raw: Path, sources: Sequence[Path]) -> bool:
         else:
             return False
     return True
+
+
+def _check_idx(path: Path, fix: str) -> int:
+    r"""Check that an IDX file of unsigned bytes is complete; return its item count.
+
+    The header is the magic ``0x00 0x00 0x08 ndim`` and ``ndim`` big-endian
+    32-bit sizes, then the data, so the file must hold exactly
+
+    .. math:: 4 + 4\,n_{\rm dim} + \textstyle\prod_k d_k \ \text{bytes.}
+    """
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        header = fh.read(4)
+        if len(header) < 4 or header[:3] != b"\x00\x00\x08" or not 1 <= header[3] <= 4:
+            raise DatasetCorruptError(
+                f"{path} is corrupt: not an IDX file of unsigned bytes (first bytes "
+                f"{header.hex() or 'missing'}, expected 000008 followed by the number of "
+                f"dimensions); {fix}")
+        ndim = header[3]
+        dims_raw = fh.read(4 * ndim)
+    if len(dims_raw) < 4 * ndim:
+        raise DatasetCorruptError(f"{path} is corrupt: its header is cut short ({size} bytes); {fix}")
+    dims = [int.from_bytes(dims_raw[4 * k:4 * k + 4], "big") for k in range(ndim)]
+    expected = 4 + 4 * ndim + math.prod(dims)
+    if size != expected:
+        raise DatasetCorruptError(
+            f"{path} is corrupt: its header describes a {dims} array, a file of {expected} "
+            f"bytes, but it holds {size} bytes (truncated or damaged); {fix}")
+    return dims[0]
+
+
+def _check_mnist_raw(raw: Path, train: bool, sources: Sequence[Path]) -> None:
+    """Check the images and labels file of one split before torchvision reads them."""
+    split = "train" if train else "t10k"
+    fix = (f"delete it and put a complete copy there (or delete it and let the loader take it "
+           f"again from {', '.join(map(str, sources))}, or download it)" if sources else
+           "delete it and put a complete copy there, or delete it and download it")
+    counts = {}
+    for kind in ("images-idx3-ubyte", "labels-idx1-ubyte"):
+        path = raw / f"{split}-{kind}"
+        counts[kind] = _check_idx(path, fix)
+    if counts["images-idx3-ubyte"] != counts["labels-idx1-ubyte"]:
+        raise DatasetCorruptError(
+            f"{raw}: {split}-images-idx3-ubyte holds {counts['images-idx3-ubyte']} images but "
+            f"{split}-labels-idx1-ubyte holds {counts['labels-idx1-ubyte']} labels; {fix}")
 
 
 def _load_mnist_like(name: str, root: Path, train: bool, download: bool, augment) -> TensorImageDataset:
@@ -671,6 +738,7 @@ def _load_mnist_like(name: str, root: Path, train: bool, download: bool, augment
                 cls(str(root), train=train, download=True)
         except _DOWNLOAD_ERRORS as err:
             raise DatasetNotFoundError(f"{what}\nDownload failed: {type(err).__name__}: {err}") from err
+    _check_mnist_raw(raw, train, sources)
     ds = cls(str(root), train=train, download=False)
     return TensorImageDataset(ds.data, ds.targets, _INFO[name], augment, classes=list(ds.classes))
 

@@ -203,3 +203,64 @@ def test_parse_kv():
     assert parse_kv(["depths=(1, 1, 1, 1)"]) == {"depths": (1, 1, 1, 1)}
     with pytest.raises(ValueError):
         parse_kv(["threshold"])
+
+
+# ---------------------------------------------------------------- user errors vs bugs
+
+
+def test_unknown_neuron_keyword_is_one_line_naming_the_known_ones(tmp_path, capsys):
+    argv = ["train", *TINY, "--neuron-arg", "bogus=1", "--out", str(tmp_path / "run")]
+    assert main(argv) == 2  # was a raw TypeError traceback
+    err = capsys.readouterr().err
+    assert err.startswith("snntorch-ms: error:") and err.count("\n") == 1
+    assert "unknown neuron keyword 'bogus'" in err and "beta, threshold, spike_grad" in err
+    assert not (tmp_path / "run").exists()  # checked before any work
+
+
+def test_bad_neuron_value_is_a_usage_error(tmp_path, capsys):
+    argv = ["train", *TINY, "--neuron-arg", "projection=sinus", "--out", str(tmp_path / "run")]
+    assert main(argv) == 2
+    assert "projection" in capsys.readouterr().err
+
+
+def test_a_value_error_inside_training_is_a_bug_with_its_traceback(tmp_path, monkeypatch):
+    import snntorch_ms.train as train_mod
+
+    def broken(config, progress=True):
+        raise ValueError("an internal bug")
+
+    monkeypatch.setattr(train_mod, "train", broken)
+    with pytest.raises(ValueError, match="an internal bug"):
+        main(["train", *TINY, "--out", str(tmp_path / "run")])
+
+
+def test_out_naming_a_file_is_a_clear_error(tmp_path, capsys):
+    existing = tmp_path / "results.txt"
+    existing.write_text("not a folder")
+    assert main(["train", *TINY, "--out", str(existing)]) == 2  # was FileExistsError
+    err = capsys.readouterr().err
+    assert f"--out {existing} is a file" in err and "Traceback" not in err
+    assert existing.read_text() == "not a folder"
+
+
+def test_truncated_fashion_mnist_names_the_file(tmp_path, capsys):
+    import gzip
+
+    import numpy as np
+
+    raw = tmp_path / "data" / "FashionMNIST" / "raw"
+    raw.mkdir(parents=True)
+    for split, n in (("train", 20), ("t10k", 10)):
+        for kind, arr in (("images-idx3", np.zeros((n, 28, 28), np.uint8)),
+                          ("labels-idx1", np.arange(n, dtype=np.uint8) % 10)):
+            header = bytes([0, 0, 8, arr.ndim]) + b"".join(
+                int(d).to_bytes(4, "big") for d in arr.shape)
+            (raw / f"{split}-{kind}-ubyte").write_bytes(header + arr.tobytes())
+    path = raw / "train-images-idx3-ubyte"
+    path.write_bytes(path.read_bytes()[:984])  # truncated, as a broken copy would be
+    argv = ["train", *TINY, "--dataset", "fashion-mnist", "--no-download",
+            "--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / "run")]
+    assert main(argv) == 2  # was "RuntimeError: shape '[60000, 28, 28]' is invalid ..."
+    err = capsys.readouterr().err
+    assert f"{path} is corrupt" in err and "15696 bytes, but it holds 984 bytes" in err
+    assert "put a complete copy there" in err and "Traceback" not in err

@@ -217,6 +217,60 @@ def test_mnist_from_gz_in_root(tmp_path):
     assert ds[0][0].shape == (1, 28, 28)
 
 
+def _mnist_raw(root, n_train=12, n_test=5):
+    raw = root / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for split, n in (("train", n_train), ("t10k", n_test)):
+        _write_idx(raw / f"{split}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28)))
+        _write_idx(raw / f"{split}-labels-idx1-ubyte.gz", np.arange(n) % 10)
+    return raw
+
+
+def test_truncated_idx_file_is_named_with_expected_and_found_size(tmp_path):
+    from snntorch_ms.data import DatasetCorruptError
+
+    raw = _mnist_raw(tmp_path)
+    load_dataset("mnist", root=tmp_path, train=False, download=False)  # gunzips all four
+    path = raw / "t10k-images-idx3-ubyte"
+    path.write_bytes(path.read_bytes()[:1000])
+    with pytest.raises(DatasetCorruptError) as err:
+        load_dataset("mnist", root=tmp_path, train=False, download=False)
+    msg = str(err.value)
+    assert msg.startswith(f"{path} is corrupt") and "[5, 28, 28] array" in msg
+    assert f"a file of {16 + 5 * 784} bytes, but it holds 1000 bytes" in msg
+    assert isinstance(err.value, data.DatasetNotFoundError)  # the CLI's one-line error
+    assert len(load_dataset("mnist", root=tmp_path, train=True, download=False)) == 12
+
+
+def test_idx_files_that_disagree_or_are_not_idx(tmp_path):
+    from snntorch_ms.data import DatasetCorruptError
+
+    raw = _mnist_raw(tmp_path)
+    load_dataset("mnist", root=tmp_path, train=True, download=False)
+    labels = raw / "train-labels-idx1-ubyte"
+    _write_idx(tmp_path / "l.gz", np.arange(11) % 10)
+    with gzip.open(tmp_path / "l.gz") as f:
+        labels.write_bytes(f.read())
+    with pytest.raises(DatasetCorruptError, match="holds 12 images but .* holds 11 labels"):
+        load_dataset("mnist", root=tmp_path, train=True, download=False)
+    labels.write_bytes(b"<html>not found</html>")
+    with pytest.raises(DatasetCorruptError, match="not an IDX file"):
+        load_dataset("mnist", root=tmp_path, train=True, download=False)
+
+
+def test_truncated_gz_source_is_named(tmp_path):
+    from snntorch_ms.data import DatasetCorruptError
+
+    raw = _mnist_raw(tmp_path)
+    gz = raw / "t10k-labels-idx1-ubyte.gz"
+    gz.write_bytes(gz.read_bytes()[:15])
+    with pytest.raises(DatasetCorruptError, match=f"{gz} is corrupt: it does not decompress"):
+        load_dataset("mnist", root=tmp_path, train=False, download=False)
+    assert not (raw / "t10k-labels-idx1-ubyte").exists()
+    assert not (raw / "t10k-labels-idx1-ubyte.part").exists()
+
+
 # ---------------------------------------------------------------- CIFAR (self-written pickles)
 
 

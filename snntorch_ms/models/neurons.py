@@ -14,6 +14,7 @@ energy hooks, which look for snntorch neurons, find it.
 
 from __future__ import annotations
 
+import inspect
 from typing import Optional
 
 import torch
@@ -49,6 +50,14 @@ NEURON_DEFAULTS = {"beta": 0.5, "threshold": 1.0}
 #: Window schedules understood by the models' ``windows`` argument.
 WINDOW_SCHEDULES = ("alternate", "quad", "overlap", None)
 
+#: Keywords a model's ``neuron_kwargs`` may set: those of
+#: :class:`~snntorch_ms.ProjLeaky` (which include every keyword of
+#: :class:`snntorch.Leaky`), less the ones the models set themselves.
+NEURON_KEYWORDS = tuple(
+    name for name in inspect.signature(ProjLeaky.__init__).parameters
+    if name not in ("self", "windows", "groups", "init_hidden", "output")
+)
+
 # keywords that only ProjLeaky understands; a "leaky" neuron drops them so that
 # one ``neuron_kwargs`` can drive a comparison of the two neurons
 _PROJ_ONLY = ("theta", "projection", "learn_theta", "windows", "groups", "fused")
@@ -68,7 +77,8 @@ def check_neuron_kwargs(neuron_kwargs: Optional[dict]) -> dict:
     :type neuron_kwargs: dict or None
     :return: a new dict of the keywords
     :rtype: dict
-    :raises ValueError: if ``windows``, ``groups``, ``init_hidden`` or ``output`` is set
+    :raises ValueError: if ``windows``, ``groups``, ``init_hidden`` or ``output`` is
+        set, or a keyword that is not in :data:`NEURON_KEYWORDS`
     """
     params = dict(neuron_kwargs or {})
     for key in ("windows", "groups", "init_hidden", "output"):
@@ -77,6 +87,12 @@ def check_neuron_kwargs(neuron_kwargs: Optional[dict]) -> dict:
                 f"neuron_kwargs may not set {key!r}: the model sets it (pass windows= and "
                 "groups= to the model itself)"
             )
+    unknown = sorted(set(params) - set(NEURON_KEYWORDS))
+    if unknown:
+        raise ValueError(
+            f"unknown neuron keyword{'s' if len(unknown) > 1 else ''} "
+            f"{', '.join(map(repr, unknown))}: known keywords are {', '.join(NEURON_KEYWORDS)}"
+        )
     return params
 
 
