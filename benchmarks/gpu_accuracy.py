@@ -53,7 +53,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import fcntl
 import gzip
 import json
@@ -804,7 +803,7 @@ def estimate(args):
     optimizer adds ~2); and the CPU time per step of the same network at minimal width
     and batch 1, where the arithmetic is negligible and what is left is the per-op cost
     of eager PyTorch (Python, dispatch, autograd), the part of a step that runs on the
-    host whatever the device (the fastest of 9 steps: the least disturbed by other
+    host whatever the device (the fastest of 15 steps: the least disturbed by other
     jobs on a shared machine).
 
     On the H200 a step then takes ``max(host, device)``: host = the minimal-width CPU
@@ -847,7 +846,7 @@ def estimate(args):
         model.train()
         return c.n, ce.n
 
-    def timed(model, reps=9):
+    def timed(model, reps=15):
         x, y = torch.randn(1, 1, 28, 28), torch.tensor([0])
         for _ in range(2):
             train_step(model, x, y)
@@ -920,18 +919,24 @@ def estimate(args):
                   f"{host_ms:5.1f} ms, device {dev_ms:5.1f} ms/step -> {row['train_s']:5.0f} s",
                   flush=True)
 
-    def summary(choice):
+    def summary(choice, scale):
+        """Totals with the host time per step scaled by ``scale`` (1: as measured)."""
         pick = [r for r in rows if r["path"] in ("-", choice)]
-        longest = max(r["train_s"] for r in pick)
+        alone = {r["run"]: r["steps"] * max(scale * r["host_ms_per_step"], r["device_ms_per_step"]) / 1e3
+                 + (r["train_s"] - r["steps"] * max(r["host_ms_per_step"], r["device_ms_per_step"]) / 1e3)
+                 for r in pick}
+        longest = max(alone.values())
         busy = sum(r["gpu_busy_s"] for r in pick)
-        return {"path": choice, "trainings": len(pick), "longest_training_s": longest,
+        return {"path": choice, "host_scale": scale, "trainings": len(pick),
+                "longest_training_s": longest, "longest": max(alone, key=alone.get),
                 "gpu_busy_sum_s": busy, "wall_estimate_s": args.startup_s + max(longest, busy)}
 
-    sums = [summary("fused-eager")]
+    sums = [summary("fused-eager", 1.0), summary("fused-eager", 0.5)]
     for s in sums:
-        print(f"# ProjLeaky on {s['path']}: {s['trainings']} trainings; longest alone "
-              f"{s['longest_training_s']:.0f} s; device busy summed {s['gpu_busy_sum_s']:.0f} s; wall ~ "
-              f"{args.startup_s:.0f} s start + the larger = {s['wall_estimate_s']:.0f} s", flush=True)
+        print(f"# host x{s['host_scale'] * args.host_factor:g}: {s['trainings']} trainings; longest alone "
+              f"{s['longest_training_s']:.0f} s ({s['longest']}); device busy summed "
+              f"{s['gpu_busy_sum_s']:.0f} s; wall ~ {args.startup_s:.0f} s start + the larger = "
+              f"{s['wall_estimate_s']:.0f} s", flush=True)
     est = {"rows": rows, "summaries": sums,
            "assumptions": {"host_factor": args.host_factor, "us_per_kernel_device": args.us_per_kernel,
                            "tflops_effective": args.tflops, "startup_s": args.startup_s,

@@ -52,9 +52,55 @@ else
   RESNET=()
   MIXER=()
   TI=()
-  LIMITS=(75 50 35 30 70 45)
+  # caps per part; the later ones are generous because the run's deadline (TOTAL_S)
+  # cuts them anyway, and they get what the earlier parts left
+  LIMITS=(70 50 45 40 100 80)
 fi
 NEURONS=(relu leaky proj fused fused-eager fused-triton)
+
+# Warm-up: compile the fused math's graphs of the timed parts (the neuron layer in
+# bf16 and fp32, ResNet-19 and the mixer at batch 128) once into inductor's on-disk
+# cache, so that the timed processes load them instead of compiling cold (minutes in
+# all). On the GPU it runs in the background while the parity parts (which time
+# nothing) run, and is waited for, or stopped, before the first timed part; in the
+# dry run it runs in the foreground (two shared cores).
+warm_all() {
+  local lim=$1
+  timeout -k 5 "$lim" "${TI[@]}" "$PY" benchmarks/neuron_layer.py "${LAYER[@]}" --reps 1 --warmup 1 \
+    --dtype bfloat16 --fused-compile
+  timeout -k 5 "$lim" "${TI[@]}" "$PY" benchmarks/neuron_layer.py "${LAYER[@]}" --reps 1 --warmup 1 \
+    --dtype float32 --fused-compile
+  timeout -k 5 "$lim" "$PY" benchmarks/train_step.py "${STEP[@]}" "${RESNET[@]}" --warm --warmup 2 \
+    --models resnet19 --neurons fused fused-triton
+  timeout -k 5 "$lim" "$PY" benchmarks/train_step.py "${STEP[@]}" "${MIXER[@]}" --warm --warmup 2 \
+    --models cnn-mixer --neurons fused fused-triton
+}
+WARM_LOG=/tmp/snnms-gpu-check-warm.log
+WARM_T0=$(date +%s)
+if [ "$TINY" = 1 ]; then
+  echo "===== warm-up (foreground)" | tee -a "$LOG"
+  warm_all 120 2>&1 | tee -a "$LOG"
+  say "$(printf '%-22s' warm-up) done, $(( $(date +%s) - WARM_T0 )) s"
+else
+  warm_all 150 >"$WARM_LOG" 2>&1 &
+  WARM_PID=$!
+fi
+# wait_warm SECONDS: let the background warm-up finish (at most SECONDS more), then
+# stop it; its log goes into log.txt and its status into summary.txt
+wait_warm() {
+  [ -n "${WARM_PID:-}" ] || return 0
+  local until=$(( $(date +%s) + $1 )) what=done
+  while kill -0 "$WARM_PID" 2>/dev/null && [ "$(date +%s)" -lt "$until" ]; do sleep 1; done
+  if kill -0 "$WARM_PID" 2>/dev/null; then
+    what="STOPPED (not finished)"
+    pkill -TERM -P "$WARM_PID" 2>/dev/null; kill "$WARM_PID" 2>/dev/null
+  fi
+  wait "$WARM_PID" 2>/dev/null
+  { echo "===== warm-up (background)"; cat "$WARM_LOG"; } >>"$LOG"
+  rm -f "$WARM_LOG"
+  say "$(printf '%-22s' warm-up) $what, $(( $(date +%s) - WARM_T0 )) s since the start (background)"
+  WARM_PID=
+}
 
 if "$PY" -c "import pytest" >/dev/null 2>&1; then
   # -k: the tests that need CUDA (they skip without it) and the bf16 ones; the
@@ -62,11 +108,14 @@ if "$PY" -c "import pytest" >/dev/null 2>&1; then
   part parity-suite "${LIMITS[0]}" "$PY" -m pytest -q -rs -p no:cacheprovider \
     --continue-on-collection-errors --ignore=tests/test_docs.py tests \
     -k "(cuda or bfloat16 or triton) and not interpreter"
+  say "  pytest: $(grep -E '[0-9]+ (passed|failed|skipped|error)' "$LOG" | tail -1)"
 else
   say "parity-suite           SKIPPED: no pytest"
 fi
 part parity-extra "${LIMITS[1]}" "${TI[@]}" "$PY" benchmarks/gpu_parity.py "${PARITY[@]}" \
   --json "$OUT/parity.json"
+say "  $(grep -E '^# [0-9]+ of [0-9]+ cases' "$LOG" | tail -1)"
+wait_warm "${WARM_WAIT_S:-40}"
 part layer-bf16 "${LIMITS[2]}" "${TI[@]}" "$PY" benchmarks/neuron_layer.py "${LAYER[@]}" \
   --dtype bfloat16 --fused-compile --triton --json "$OUT/neuron_layer_bf16.json"
 part layer-fp32 "${LIMITS[3]}" "${TI[@]}" "$PY" benchmarks/neuron_layer.py "${LAYER[@]}" \
@@ -76,6 +125,29 @@ part step-resnet19 "${LIMITS[4]}" "$PY" benchmarks/train_step.py "${STEP[@]}" "$
 part step-mixer "${LIMITS[5]}" "$PY" benchmarks/train_step.py "${STEP[@]}" "${MIXER[@]}" \
   --models cnn-mixer --neurons "${NEURONS[@]}" --json "$OUT/train_step_cnn-mixer.json"
 
+# the targets of issue 12, read off whatever JSON came out
+"$PY" - "$OUT" >>"$SUMMARY" 2>>"$LOG" <<'EOF' || true
+import json, sys
+from pathlib import Path
+out = Path(sys.argv[1])
+def rows(name):
+    p = out / name
+    return json.loads(p.read_text())["rows"] if p.is_file() else []
+f = lambda v: "-" if v is None else f"{v:.2f}"
+for dt in ("bf16", "fp32"):
+    r = {x["kind"]: x for x in rows(f"neuron_layer_{dt}.json")}
+    if r:
+        print(f"target layer {dt}: fused <= 1.0x Leaky: " + ", ".join(
+            f"{k} {f(v.get('ratio_vs_leaky'))}x ({v.get('ran') or v.get('error', '')[:60]})"
+            for k, v in r.items() if k != "leaky"))
+for model in ("resnet19", "cnn-mixer"):
+    r = rows(f"train_step_{model}.json")
+    if r:
+        print(f"target {model} step: ProjLeaky <= 1.15x ReLU time, <= 1.5x ReLU peak: " + ", ".join(
+            f"{x['neuron']} t {f(x.get('time_vs_relu'))}x m {f(x.get('mem_vs_relu'))}x"
+            for x in r if x["neuron"] != "relu"))
+EOF
+tail -4 "$SUMMARY" | grep '^target' || true
 say "# done in $(( $(date +%s) - START_S )) s; files in $OUT: $(cd "$OUT" && ls | tr '\n' ' ')"
 echo
 echo "=================== summary ($SUMMARY)"

@@ -271,6 +271,9 @@ def main(argv=None):
                    help="model keyword for every model of the run, e.g. width=0.125 or "
                         "'dims=(8,16,16,16)' (a dry run at small size); default: full size")
     p.add_argument("--json", default=None, help="write the results here")
+    p.add_argument("--warm", action="store_true",
+                   help="only run --warmup steps of every model and neuron, then exit: fills "
+                        "inductor's and Triton's on-disk caches for a later timed run")
     p.add_argument("--one", default=None, help=argparse.SUPPRESS)  # internal: model,neuron
     args = p.parse_args(argv)
 
@@ -286,6 +289,19 @@ def main(argv=None):
 
     if args.one:
         print(json.dumps(measure_memory(args)))
+        return None
+    if args.warm:
+        import torch
+
+        device = torch.device(args.device)
+        for model in args.models:
+            for neuron in args.neurons:
+                t0 = time.perf_counter()
+                step = build(args, model, neuron, device)[0]
+                for _ in range(max(1, args.warmup)):
+                    step()
+                sync(device)
+                print(f"warm {model}/{neuron}: {time.perf_counter() - t0:.1f} s", flush=True)
         return None
 
     import torch
