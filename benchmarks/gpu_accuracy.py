@@ -245,7 +245,7 @@ def make_optimizer(c, model, cuda: bool):
     torch build has it (same update rule, fewer kernels)."""
     import torch
 
-    from snntorch_ms.train import _make_optimizer
+    from snntorch_ms.train import make_optimizer as _make_optimizer
 
     params = [p for p in model.parameters() if p.requires_grad]
     kinds = {"sgd": (torch.optim.SGD, dict(momentum=c.momentum)), "adam": (torch.optim.Adam, {}),
@@ -393,7 +393,7 @@ def train_gpu(spec, args, device, record, progress, np, torch, F, data_mod, trai
     for epoch in range(c.epochs):
         sync()
         t_ep = time.time()
-        train_mod._seed_all(train_mod._epoch_seed(c.seed, epoch, 0))
+        train_mod.runtime.seed_all(train_mod.runtime.epoch_seed(c.seed, epoch, 0))
         # EpochSampler's order for (seed, epoch), as the CLI's loader draws it
         g = torch.Generator().manual_seed(data_mod._mix(c.seed, epoch) >> 1)
         order = torch.randperm(n_train, generator=g)

@@ -33,12 +33,14 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
+from .errors import UserError
+
 __all__ = ["main", "build_parser", "parse_kv", "UsageError"]
 
 _PROG = "snntorch-ms"
 
 
-class UsageError(ValueError):
+class UsageError(UserError, ValueError):
     """A flag, keyword or path given on the command line that cannot be used;
     :func:`main` prints its message on one line and exits with status 2.
 
@@ -99,23 +101,29 @@ def parse_kv(items: Optional[Sequence[str]]) -> Dict[str, Any]:
     return out
 
 
-def _add_model_flags(p: argparse.ArgumentParser, defaults: bool) -> None:
-    d = (lambda v: v) if defaults else (lambda v: None)
-    p.add_argument("--dataset", default=d("digits"),
-                   help="digits (bundled, default), mnist, fashion-mnist, cifar10, cifar100, tiny-imagenet")
-    p.add_argument("--data-dir", default=d("data"), help="dataset folder (default ./data)")
-    p.add_argument("--no-download", action="store_true",
-                   help="never download: a missing dataset is an error at once")
-    p.add_argument("--model", default=d("convnet"),
-                   help="convnet (default), cnn-mixer, lstm-mixer, resnet19, vgg11")
-    p.add_argument("--neuron", default=d("proj"), help="proj (ProjLeaky, default), leaky, relu (ANN)")
-    p.add_argument("--timesteps", "-T", type=int, default=d(1), help="time steps (default 1)")
-    p.add_argument("--neuron-arg", action="append", metavar="KEY=VALUE",
-                   help="neuron keyword, repeatable (threshold=0.5, windows=overlap, ...)")
-    p.add_argument("--model-arg", action="append", metavar="KEY=VALUE",
-                   help="model keyword, repeatable (width=0.5, depths=(1,1,1,1), ...)")
-    p.add_argument("--seed", type=int, default=d(0), help="random seed (default 0)")
-    p.add_argument("--device", default="auto", help="auto (default: CUDA if available), cpu, cuda, cuda:1")
+def _add_config_flags(p: argparse.ArgumentParser, model_only: bool = False,
+                      defaults: bool = False) -> None:
+    """One flag per :class:`~snntorch_ms.train.TrainConfig` field, from the field's
+    ``metadata["cli"]``; ``model_only``: the fields that describe the model (for
+    ``energy``); ``defaults``: the config's defaults instead of None (not given)."""
+    import dataclasses
+
+    from .train import TrainConfig
+
+    for f in dataclasses.fields(TrainConfig):
+        meta = dict(f.metadata.get("cli", {}))
+        if not meta or (model_only and not meta.pop("model")):
+            continue
+        meta.pop("model", None)
+        names = [meta.pop("flag", "--" + f.name.replace("_", "-"))]
+        if "short" in meta:
+            names.append(meta.pop("short"))
+        if meta["help"] is None:
+            meta["help"] = argparse.SUPPRESS
+        default = None
+        if defaults and f.default is not dataclasses.MISSING and meta.get("action") != "append":
+            default = f.default
+        p.add_argument(*names, dest=f.name, default=default, **meta)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -124,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     Example::
 
         >>> args = build_parser().parse_args(["train", "--epochs", "3", "--neuron-arg", "threshold=0.5"])
-        >>> args.command, args.epochs, args.neuron_arg
+        >>> args.command, args.epochs, args.neuron_kwargs
         ('train', 3, ['threshold=0.5'])
     """
     from . import __version__
@@ -145,33 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "the recipe's values (basic: Adam; paper: the paper's SGD recipe); with "
                     "--resume they default to the checkpoint's.",
     )
-    _add_model_flags(t, defaults=False)
-    t.add_argument("--recipe", choices=("basic", "paper"), default=None,
-                   help="basic (default: Adam, cosine) or paper (SGD 0.05, warm-up + cosine, "
-                        "crop+flip, mixup 0.1, dropout 0.1, clip 20)")
-    t.add_argument("--epochs", type=int, help="epochs (default: by recipe and dataset)")
-    t.add_argument("--batch-size", type=int, help="batch size per process")
-    t.add_argument("--lr", type=float, help="peak learning rate")
-    t.add_argument("--weight-decay", type=float)
-    t.add_argument("--momentum", type=float, help="SGD momentum (default 0.9)")
-    t.add_argument("--optimizer", choices=("sgd", "adam", "adamw"))
-    t.add_argument("--warmup-epochs", type=float)
-    t.add_argument("--mixup", type=float, help="mixup alpha (0: off)")
-    t.add_argument("--label-smoothing", type=float)
-    t.add_argument("--dropout", type=float)
-    t.add_argument("--grad-clip", type=float, help="max gradient norm (0: off)")
-    t.add_argument("--limit-train", type=int, metavar="N", help="train on a balanced subset of N images")
-    t.add_argument("--limit-test", type=int, metavar="N", help="test on a balanced subset of N images")
-    t.add_argument("--out", help="output folder (default runs/<dataset>-<model>-<neuron>-T<T>)")
-    t.add_argument("--resume", action="store_true",
-                   help="continue the run in --out from its last finished epoch")
-    t.add_argument("--workers", type=int, help="data loader workers (default 0 on CPU)")
-    t.add_argument("--no-amp", action="store_true", help="no bf16 autocast on CUDA")
-    t.add_argument("--energy-images", type=int, help="test images for the energy measurement (default 64)")
-    t.add_argument("--threads", type=int,
-                   help="CPU threads (default: torch's, or 1 when the machine is already busy)")
+    _add_config_flags(t)
     t.add_argument("--no-progress", action="store_true", help="no progress bars")
-    t.add_argument("--stop-after", type=int, help=argparse.SUPPRESS)  # simulates a kill (tests)
 
     e = sub.add_parser("eval", help="test accuracy of a trained run",
                        description="Load a checkpoint and print its test accuracy.")
@@ -193,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     src = g.add_mutually_exclusive_group()
     src.add_argument("--out", help="run folder (holding checkpoint.pt)")
     src.add_argument("--checkpoint", help="checkpoint file")
-    _add_model_flags(g, defaults=True)
+    _add_config_flags(g, model_only=True, defaults=True)
     g.add_argument("--convention", choices=("honest", "paper"), default="honest",
                    help="honest (default: AC per spike, MAC for real-valued inputs) or the paper's Table 2")
     g.add_argument("--images", type=int, default=64, help="test images to measure on (default 64)")
@@ -202,26 +185,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_TRAIN_FIELDS = {
-    "dataset": "dataset", "data_dir": "data_dir", "model": "model", "neuron": "neuron",
-    "timesteps": "timesteps", "recipe": "recipe", "epochs": "epochs", "batch_size": "batch_size",
-    "lr": "lr", "weight_decay": "weight_decay", "momentum": "momentum", "optimizer": "optimizer",
-    "warmup_epochs": "warmup_epochs", "mixup": "mixup", "label_smoothing": "label_smoothing",
-    "dropout": "dropout", "grad_clip": "grad_clip", "limit_train": "limit_train",
-    "limit_test": "limit_test", "seed": "seed", "workers": "workers",
-    "energy_images": "energy_images", "stop_after": "stop_after", "threads": "threads",
-}
+def _given(args) -> Dict[str, Any]:
+    """The config fields given on the command line (KEY=VALUE lists parsed)."""
+    import dataclasses
+
+    from .train import TrainConfig
+
+    given = {}
+    for f in dataclasses.fields(TrainConfig):
+        value = getattr(args, f.name, None)
+        if value is None or "cli" not in f.metadata:
+            continue
+        given[f.name] = parse_kv(value) if f.metadata["cli"].get("action") == "append" else value
+    return given
 
 
 def _train_config(args):
     from .train import CHECKPOINT_NAME, TrainConfig, load_checkpoint
 
-    given = {field: getattr(args, attr) for attr, field in _TRAIN_FIELDS.items()
-             if getattr(args, attr) is not None}
-    if args.neuron_arg:
-        given["neuron_kwargs"] = parse_kv(args.neuron_arg)
-    if args.model_arg:
-        given["model_kwargs"] = parse_kv(args.model_arg)
+    given = _given(args)
     if args.out is None:
         ds = given.get("dataset", "digits").lower().replace("_", "-")
         args.out = f"runs/{ds}-{given.get('model', 'convnet')}-{given.get('neuron', 'proj')}-T{given.get('timesteps', 1)}"
@@ -235,8 +217,8 @@ def _train_config(args):
         base = dict(load_checkpoint(ckpt_file)["config"])
         base.pop("stop_after", None)
     base.update(given)
-    base.update(out=args.out, resume=bool(args.resume), device=args.device,
-                amp=not args.no_amp, download=not args.no_download)
+    base.update(out=args.out, resume=bool(args.resume), device=args.device or "auto",
+                amp=args.amp is not False, download=args.download is not False)
     return _checked("bad flags", lambda: TrainConfig.from_dict(base))
 
 
@@ -267,32 +249,33 @@ def _cmd_eval(args) -> int:
 
 
 def _cmd_energy(args) -> int:
-    from .train import (TrainConfig, _load_sets, _resolve_device, _Dist, _fmt_j, _plot_energy,
-                        _test_batch, build_from_config, load_trained_model,
-                        measure_model_energy, resolve_config)
+    from .train import TrainConfig, build_from_config, load_sets, load_trained_model, resolve_config
+    from .train.report import format_joules, measure_model_energy, plot_energy, test_batch
+    from .train.runtime import resolve_device
 
-    device = _resolve_device(args.device, _Dist())
+    device = _checked("bad flags", lambda: resolve_device(args.device))
     if args.out or args.checkpoint:
         model, config, ckpt = load_trained_model(args.checkpoint or args.out, device)
         what = f"trained network of {ckpt['path']} (epoch {ckpt['epoch']})"
     else:
         config = _checked("bad flags", lambda: resolve_config(TrainConfig(
             dataset=args.dataset, data_dir=args.data_dir, model=args.model, neuron=args.neuron,
-            timesteps=args.timesteps, seed=args.seed, out=None, download=not args.no_download,
-            neuron_kwargs=parse_kv(args.neuron_arg), model_kwargs=parse_kv(args.model_arg))))
+            timesteps=args.timesteps, seed=args.seed, out=None, download=args.download,
+            neuron_kwargs=parse_kv(args.neuron_kwargs),
+            model_kwargs=parse_kv(args.model_kwargs))))
         model = _checked("bad model or neuron settings",
                          lambda: build_from_config(config)).to(device).eval()
         what = f"untrained {config.model} ({config.neuron}, T={config.timesteps}), seed {config.seed}"
     if args.out or args.checkpoint:
-        config.download = not args.no_download
+        config.download = args.download
         if args.data_dir != "data":
             config.data_dir = args.data_dir
-    _, test_set = _load_sets(config, train=False)
-    images = _test_batch(test_set, args.images)
+    _, test_set = load_sets(config, train=False)
+    images = test_batch(test_set, args.images)
     result = measure_model_energy(model, config, images, args.convention)
     result["images"] = int(images.shape[0])
     if args.plot:
-        _plot_energy(result, Path(args.plot), f"{config.model} / {config.neuron} / T={config.timesteps}")
+        plot_energy(result, Path(args.plot), f"{config.model} / {config.neuron} / T={config.timesteps}")
     if args.json:
         print(json.dumps({
             "convention": args.convention, "images": result["images"],
@@ -303,8 +286,8 @@ def _cmd_energy(args) -> int:
         return 0
     print(f"{what}, {config.dataset}, {result['images']} test images, {args.convention} convention")
     print(result["report"].as_table())
-    print(f"energy per image: {_fmt_j(result['energy_j'])}; ANN twin (neuron=relu): "
-          f"{_fmt_j(result['ann_energy_j'])}; ratio ANN/SNN {result['energy_ratio']:.2f}")
+    print(f"energy per image: {format_joules(result['energy_j'])}; ANN twin (neuron=relu): "
+          f"{format_joules(result['ann_energy_j'])}; ratio ANN/SNN {result['energy_ratio']:.2f}")
     return 0
 
 
@@ -319,16 +302,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         snntorch-ms: error: /nonexistent-run/checkpoint.pt: no checkpoint there ...
         2
     """
-    from .data import DatasetNotFoundError
-    from .train import CheckpointError
-
     parser = build_parser()
     args = parser.parse_args(argv)
     handlers = {"train": _cmd_train, "eval": _cmd_eval, "energy": _cmd_energy}
     debug = bool(os.environ.get("SNNTORCH_MS_DEBUG"))
     try:
         return handlers[args.command](args)
-    except (DatasetNotFoundError, CheckpointError, UsageError) as err:
+    except UserError as err:
         if debug:
             raise
         print(f"{_PROG}: error: {err}", file=sys.stderr)

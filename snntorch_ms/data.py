@@ -61,6 +61,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler, Subset
 
+from .errors import UserError
+
 __all__ = [
     "DATASETS",
     "RECIPES",
@@ -99,10 +101,10 @@ _ALIASES = {
 PathLike = Union[str, "os.PathLike[str]"]
 
 
-class DatasetNotFoundError(FileNotFoundError):
+class DatasetNotFoundError(UserError, FileNotFoundError):
     """A dataset is missing locally and could not be downloaded.
 
-    A subclass of :class:`FileNotFoundError`; the message names the files or
+    A :class:`~snntorch_ms.errors.UserError` and a :class:`FileNotFoundError`; the message names the files or
     folders to put where, and the address to fetch them from.
 
     Example::

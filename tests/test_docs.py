@@ -35,6 +35,9 @@ MATH_FREE_MODULES = {
     "snntorch_ms.data",        # datasets, loaders, augmentation
     "snntorch_ms.cli",         # the command line
     "snntorch_ms.export",      # NIR export guards
+    "snntorch_ms.errors",      # exception types
+    "snntorch_ms.train.checkpoint",  # checkpoint I/O and resume
+    "snntorch_ms.train.runtime",     # device, processes, generators
     "snntorch_ms.__main__",
 }
 MATH_FREE_NAMES = {
@@ -45,16 +48,15 @@ MATH_FREE_NAMES = {
     "snntorch_ms.models.neurons.fits_windows",       # H, W >= 2
     "snntorch_ms.models.neurons.MapNeurons",         # hands out neurons in order
     "snntorch_ms.models.neurons.check_neuron_kwargs",  # validates keywords
-    "snntorch_ms.train.TrainConfig",              # dataclass
-    "snntorch_ms.train.CheckpointError",          # exception
-    "snntorch_ms.train.resolve_config",           # fills in recipe defaults
-    "snntorch_ms.train.build_from_config",        # calls build_model
-    "snntorch_ms.train.train",                    # the training loop (see its module docs)
-    "snntorch_ms.train.evaluate",                 # accuracy and loss on a loader
-    "snntorch_ms.train.load_checkpoint",          # I/O
-    "snntorch_ms.train.load_trained_model",       # I/O
-    "snntorch_ms.train.evaluate_checkpoint",      # I/O + evaluate
-    "snntorch_ms.train.measure_model_energy",     # calls snntorch_ms.energy
+    "snntorch_ms.train.config.TrainConfig",       # dataclass
+    "snntorch_ms.train.config.ConfigError",       # exception
+    "snntorch_ms.train.config.resolve_config",    # fills in recipe defaults
+    "snntorch_ms.train.config.build_from_config",  # calls build_model
+    "snntorch_ms.train.loop.train",               # the training loop (see its module docs)
+    "snntorch_ms.train.loop.evaluate",            # accuracy and loss on a loader
+    "snntorch_ms.train.loop.evaluate_checkpoint",  # I/O + evaluate
+    "snntorch_ms.train.loop.load_sets",           # loads datasets
+    "snntorch_ms.train.report.measure_model_energy",  # calls snntorch_ms.energy
     "snntorch_ms.functional.fused.FusedConfig",   # a named tuple of options
     "snntorch_ms.functional.fused.fused_unsupported",     # option check
     "snntorch_ms.functional.fused.recognise_surrogate",   # option check

@@ -1,0 +1,447 @@
+"""The epoch loop: data, optimizer and schedule, one training epoch, evaluation,
+and :func:`train`, which strings them together with checkpoints and the report."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+import warnings
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .. import data as data_mod
+from . import checkpoint as ckpt_mod
+from . import report, runtime
+from .config import TrainConfig, build_from_config, resolve_config
+
+__all__ = ["WarmupCosine", "train", "train_one_epoch", "evaluate", "evaluate_checkpoint",
+           "make_optimizer", "load_sets"]
+
+
+class WarmupCosine:
+    r"""Learning-rate factor of step ``s``: linear warm-up then cosine decay to 0.
+
+    .. math::
+
+        f(s) = \begin{cases} (s + 1)/W & s < W \\
+        \tfrac12\big(1 + \cos(\pi\,(s - W)/(S - W))\big) & s \ge W \end{cases}
+
+    with ``W`` warm-up steps and ``S`` total steps. A picklable callable for
+    :class:`torch.optim.lr_scheduler.LambdaLR` (its state goes into checkpoints).
+
+    Example::
+
+        >>> f = WarmupCosine(total_steps=10, warmup_steps=2)
+        >>> [round(f(s), 3) for s in (0, 1, 2, 6, 10)]
+        [0.5, 1.0, 1.0, 0.5, 0.0]
+    """
+
+    def __init__(self, total_steps: int, warmup_steps: int = 0) -> None:
+        self.total_steps = max(1, int(total_steps))
+        self.warmup_steps = max(0, min(int(warmup_steps), self.total_steps))
+
+    def __call__(self, step: int) -> float:
+        if step < self.warmup_steps:
+            return (step + 1) / self.warmup_steps
+        span = self.total_steps - self.warmup_steps
+        if span <= 0:
+            return 1.0
+        t = min(max(step - self.warmup_steps, 0), span) / span
+        return 0.5 * (1.0 + math.cos(math.pi * t))
+
+
+def make_optimizer(c: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
+    r"""The optimizer a resolved config names, over the trainable parameters.
+
+    .. math:: \theta \leftarrow \theta - \eta\, \mathrm{step}(\nabla_\theta L)
+
+    Example::
+
+        >>> c = resolve_config(TrainConfig(recipe="paper"))
+        >>> type(make_optimizer(c, torch.nn.Linear(2, 2))).__name__
+        'SGD'
+    """
+    params = [p for p in model.parameters() if p.requires_grad]
+    if c.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay)
+    if c.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=c.lr, weight_decay=c.weight_decay)
+    return torch.optim.Adam(params, lr=c.lr, weight_decay=c.weight_decay)
+
+
+def load_sets(c: TrainConfig, train: bool = True):
+    """``(train set or None, test set)`` of a resolved config, subsets applied.
+
+    The test subset does not depend on the seed, so runs with different seeds are
+    scored on the same images.
+
+    Example::
+
+        >>> _, test = load_sets(resolve_config(TrainConfig(limit_test=20)), train=False)
+        >>> len(test)
+        20
+    """
+    train_set = None
+    if train:
+        train_set = data_mod.load_dataset(c.dataset, root=c.data_dir, train=True,
+                                          recipe=c.recipe, download=c.download)
+        train_set = data_mod.subset(train_set, c.limit_train, seed=c.seed)
+    test_set = data_mod.load_dataset(c.dataset, root=c.data_dir, train=False,
+                                     recipe=c.recipe, download=c.download)
+    test_set = data_mod.subset(test_set, c.limit_test, seed=0)
+    return train_set, test_set
+
+
+def _shard(dataset, dist_info: runtime.Dist):
+    if dist_info.world <= 1:
+        return dataset
+    from torch.utils.data import Subset
+
+    return Subset(dataset, list(range(dist_info.rank, len(dataset), dist_info.world)))
+
+
+def _mixup_loss(logits, y, lam, perm, smoothing):
+    """Mixup's cross-entropy and its weighted count of correct predictions."""
+    if perm is None:
+        loss = F.cross_entropy(logits, y, label_smoothing=smoothing)
+        return loss, (logits.argmax(1) == y).sum().item()
+    loss = lam * F.cross_entropy(logits, y, label_smoothing=smoothing) + \
+        (1.0 - lam) * F.cross_entropy(logits, y[perm], label_smoothing=smoothing)
+    pred = logits.argmax(1)
+    correct = lam * (pred == y).sum().item() + (1.0 - lam) * (pred == y[perm]).sum().item()
+    return loss, correct
+
+
+def train_one_epoch(net: nn.Module, loader, optimizer, scheduler, c: TrainConfig,
+                    device: torch.device, bar_desc: Optional[str] = None) -> torch.Tensor:
+    r"""One epoch of mini-batch training; returns ``[loss sum, correct, count]``.
+
+    Per batch: mixup (when ``c.mixup > 0``), forward under autocast, cross-entropy
+
+    .. math:: L = \lambda\, \mathrm{CE}(f(\tilde x), y) + (1 - \lambda)\,
+              \mathrm{CE}(f(\tilde x), y_\pi), \qquad
+              \tilde x = \lambda x + (1 - \lambda) x_\pi,
+
+    backward, gradient clipping, an optimizer and a scheduler step.
+
+    Example::
+
+        >>> c = resolve_config(TrainConfig(limit_train=20, batch_size=10,
+        ...                                model_kwargs={"width": 0.25}))
+        >>> net = build_from_config(c)
+        >>> opt = make_optimizer(c, net)
+        >>> sched = torch.optim.lr_scheduler.LambdaLR(opt, WarmupCosine(2))
+        >>> loader = data_mod.make_loader(load_sets(c)[0], 10, train=True)
+        >>> sums = train_one_epoch(net, loader, opt, sched, c, torch.device("cpu"))
+        >>> int(sums[2])
+        20
+    """
+    net.train()
+    sums = torch.zeros(3, dtype=torch.float64)
+    bar = runtime.progress_bar(loader, bar_desc is not None, bar_desc or "")
+    for x, y in bar:
+        x = x.to(device, non_blocking=True)
+        y = y.to(device, non_blocking=True)
+        lam, perm = 1.0, None
+        if c.mixup > 0:
+            lam = float(np.random.beta(c.mixup, c.mixup))
+            perm = torch.randperm(x.shape[0]).to(device)
+            x = lam * x + (1.0 - lam) * x[perm]
+        with runtime.autocast(device, c.amp):
+            logits = net(x)
+        loss, correct = _mixup_loss(logits.float(), y, lam, perm, c.label_smoothing)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if c.grad_clip and c.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(net.parameters(), c.grad_clip)
+        optimizer.step()
+        scheduler.step()
+        n = y.shape[0]
+        sums += torch.tensor([float(loss.detach()) * n, float(correct), float(n)],
+                             dtype=torch.float64)
+        if bar_desc is not None:
+            bar.set_postfix(loss=f"{sums[0] / sums[2]:.3f}", acc=f"{100 * sums[1] / sums[2]:.1f}%")
+    return sums
+
+
+@torch.no_grad()
+def _eval_sums(model: nn.Module, loader, device, amp: bool, progress: bool,
+               desc: str) -> Tuple[float, int, int]:
+    device = torch.device(device)
+    was_training = model.training
+    model.eval()
+    loss_sum, correct, count = 0.0, 0, 0
+    for x, y in runtime.progress_bar(loader, progress, desc):
+        x = x.to(device, non_blocking=True)
+        y = y.to(device, non_blocking=True)
+        with runtime.autocast(device, amp):
+            out = model(x)
+        out = out.float()
+        loss_sum += float(F.cross_entropy(out, y, reduction="sum"))
+        correct += int((out.argmax(1) == y).sum())
+        count += int(y.numel())
+    model.train(was_training)
+    return loss_sum, correct, count
+
+
+def evaluate(model: nn.Module, loader, device="cpu", amp: bool = False,
+             progress: bool = False, desc: str = "test") -> Tuple[float, float, int]:
+    """Mean cross-entropy, accuracy in percent, and sample count of ``model`` on ``loader``.
+
+    Runs in ``eval`` mode (restores the previous mode), without gradients.
+
+    Example::
+
+        >>> from snntorch_ms.data import load_dataset, make_loader, subset
+        >>> net = build_from_config(TrainConfig(model_kwargs={"width": 0.25}))
+        >>> loader = make_loader(subset(load_dataset("digits", train=False), 20), 10, train=False)
+        >>> loss, acc, n = evaluate(net, loader)
+        >>> n, 0 <= acc <= 100
+        (20, True)
+    """
+    loss_sum, correct, count = _eval_sums(model, loader, device, amp, progress, desc)
+    if count == 0:
+        return float("nan"), float("nan"), 0
+    return loss_sum / count, 100.0 * correct / count, count
+
+
+# ---------------------------------------------------------------------------
+# train(): the run, in steps
+# ---------------------------------------------------------------------------
+
+
+def train(config: TrainConfig, progress: bool = True,
+          log: Optional[Callable[[str], None]] = print) -> Dict[str, Any]:
+    """Train, checkpoint every epoch, then measure accuracy and energy; return the metrics.
+
+    See :mod:`snntorch_ms.train` for the recipes, resuming and the energy
+    measurement. Under ``torchrun`` (``WORLD_SIZE > 1``) it initialises the
+    process group (NCCL on CUDA, Gloo on the CPU) unless one exists, wraps the
+    model in :class:`~torch.nn.parallel.DistributedDataParallel` with
+    ``broadcast_buffers=False`` (neuron states are buffers), splits the data
+    with a :class:`~torch.utils.data.distributed.DistributedSampler`, averages
+    the BatchNorm running statistics over the ranks after every epoch and splits
+    the test set between them; only rank 0 writes files, prints and shows
+    progress bars. ``batch_size`` is per process.
+
+    Files in ``config.out``: ``checkpoint.pt`` (after every epoch),
+    ``metrics.json``, ``curves.png`` and ``energy.png`` (at the end).
+
+    :param config: the run; ``None`` fields take the recipe's values.
+    :param progress: show tqdm bars (only on a terminal).
+    :param log: called with one line per epoch and a summary (``None``: silent).
+    :returns: the metrics dict (as in ``metrics.json``): ``history``,
+        ``test_acc`` (percent), ``firing_rates``, ``energy_j`` and
+        ``ann_energy_j`` (joules per image), ``energy_ratio``, ``energy_report``,
+        ``ann_energy_report``, ``paper_convention``, ``config``, ``timing``...
+        With ``stop_after`` reached first, only ``history``, ``epoch`` and
+        ``stopped: True``.
+    :raises snntorch_ms.data.DatasetNotFoundError: the dataset is missing.
+    :raises CheckpointError: ``resume`` with an unusable checkpoint, or ``out``
+        holds an unfinished run and ``resume`` is false.
+    :raises ConfigError: an unknown name or a value out of range.
+
+    Example::
+
+        >>> cfg = TrainConfig(epochs=2, limit_train=128, limit_test=64, out="runs/tiny",
+        ...                   model_kwargs={"width": 0.25})
+        >>> m = train(cfg, progress=False)  # doctest: +SKIP
+        epoch 1/2  train loss 2.10 acc 24.2 %  test loss 1.93 acc 40.6 %  lr 1.0e-03  3.1 s
+        ...
+        >>> m["energy_ratio"] > 1  # doctest: +SKIP
+        True
+    """
+    t_start = time.time()
+    c = resolve_config(config)
+    say = log if log is not None else (lambda _msg: None)
+    dist_info = runtime.init_distributed(c.device if c.device != "auto" else
+                                         ("cuda" if torch.cuda.is_available() else "cpu"))
+    threads_before = torch.get_num_threads()
+    try:
+        return _run(c, dist_info, progress, say, t_start)
+    finally:
+        torch.set_num_threads(threads_before)
+        if dist_info.owns_group:
+            import torch.distributed as dist
+
+            dist.destroy_process_group()
+
+
+def _set_threads(c: TrainConfig, ckpt, say) -> None:
+    # results depend (in the last bits) on the thread count: it is recorded in the
+    # config and a resumed run reuses it
+    if c.threads is None and ckpt is not None:
+        c.threads = ckpt["config"].get("threads")
+    threads = runtime.choose_threads(c.threads)
+    if threads != torch.get_num_threads():
+        if c.threads is None:
+            say(f"the CPU is busy (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} "
+                "cores): using 1 thread (set threads / --threads to override)")
+        torch.set_num_threads(threads)
+    c.threads = threads
+
+
+def _loaders(c: TrainConfig, device: torch.device, dist_info: runtime.Dist):
+    train_set, test_set = load_sets(c)
+    workers = c.workers
+    if workers is None:
+        workers = 0 if device.type == "cpu" else \
+            min(8, max(1, (os.cpu_count() or 2) // max(1, dist_info.world)))
+    pin = device.type == "cuda"
+    train_loader = data_mod.make_loader(train_set, c.batch_size, train=True, seed=c.seed,
+                                        num_workers=workers, distributed=dist_info.world > 1,
+                                        pin_memory=pin)
+    test_loader = data_mod.make_loader(_shard(test_set, dist_info), c.batch_size, train=False,
+                                       seed=c.seed, num_workers=workers, pin_memory=pin)
+    return train_set, test_set, train_loader, test_loader
+
+
+def _restore(ckpt, model, optimizer, scheduler) -> Tuple[List[Dict[str, Any]], int]:
+    """Load a checkpoint's state; return its history and finished epochs."""
+    if ckpt is None:
+        return [], 0
+    ckpt_mod.load_model_state(model, ckpt["model"], ckpt["path"], ckpt.get("snntorch_ms_version"))
+    try:
+        optimizer.load_state_dict(ckpt["optimizer"])
+        scheduler.load_state_dict(ckpt["scheduler"])
+    except (ValueError, KeyError, RuntimeError) as err:
+        raise ckpt_mod.CheckpointError(
+            f"{ckpt['path']}: optimizer or scheduler state does not fit: {err}") from err
+    runtime.set_rng_state(ckpt["rng"])
+    return list(ckpt["history"]), int(ckpt["epoch"])
+
+
+def _wrap(model: nn.Module, device: torch.device, dist_info: runtime.Dist) -> nn.Module:
+    if dist_info.world <= 1:
+        return model
+    from torch.nn.parallel import DistributedDataParallel as DDP
+
+    ddp_kwargs = {"device_ids": [device.index]} if device.type == "cuda" else {}
+    with warnings.catch_warnings():
+        # newer torch renames it; broadcast_buffers=False is what neuron-state buffers need
+        warnings.filterwarnings("ignore", message=".*broadcast_buffers.*")
+        return DDP(model, broadcast_buffers=False, **ddp_kwargs)
+
+
+def _all_reduce(sums: torch.Tensor, test_sums: torch.Tensor, device, dist_info):
+    if dist_info.world <= 1:
+        return sums, test_sums
+    import torch.distributed as dist
+
+    both = torch.cat([sums, test_sums]).to(device)
+    dist.all_reduce(both)
+    both = both.cpu()
+    return both[:3], both[3:]
+
+
+def _epoch(c, epoch, net, model, loaders, optimizer, scheduler, device, dist_info, bars):
+    """Train and test one epoch; return its history entry."""
+    train_loader, test_loader = loaders
+    t0 = time.time()
+    runtime.seed_all(runtime.epoch_seed(c.seed, epoch, dist_info.rank))
+    data_mod.set_epoch(train_loader, epoch)
+    sums = train_one_epoch(net, train_loader, optimizer, scheduler, c, device,
+                           f"epoch {epoch + 1}/{c.epochs}" if bars else None)
+    lr = optimizer.param_groups[0]["lr"]
+    if dist_info.world > 1:
+        runtime.average_batchnorm_stats(model)
+    test_sums = torch.tensor(_eval_sums(net, test_loader, device, c.amp, bars, "test"),
+                             dtype=torch.float64)
+    sums, test_sums = _all_reduce(sums, test_sums, device, dist_info)
+    return {
+        "epoch": epoch + 1,
+        "train_loss": float(sums[0] / sums[2]),
+        "train_acc": float(100.0 * sums[1] / sums[2]),
+        "test_loss": float(test_sums[0] / test_sums[2]),
+        "test_acc": float(100.0 * test_sums[1] / test_sums[2]),
+        "lr": float(lr),
+        "time_s": time.time() - t0,
+    }
+
+
+def _run(c: TrainConfig, dist_info: runtime.Dist, progress: bool, say, t_start: float):
+    if not dist_info.main:
+        say = lambda _msg: None  # noqa: E731
+    device = runtime.resolve_device(c.device, dist_info)
+    out = Path(c.out) if c.out else None
+    ckpt = ckpt_mod.open_run(out, c, say)
+    _set_threads(c, ckpt, say)
+    train_set, test_set, train_loader, test_loader = _loaders(c, device, dist_info)
+
+    model = build_from_config(c).to(device)
+    optimizer = make_optimizer(c, model)
+    steps = len(train_loader)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, WarmupCosine(c.epochs * steps, round(c.warmup_epochs * steps)))
+    history, start_epoch = _restore(ckpt, model, optimizer, scheduler)
+    if ckpt is not None:
+        say(f"resuming {out} after epoch {start_epoch}/{c.epochs}")
+    net = _wrap(model, device, dist_info)
+    if out is not None and dist_info.main:
+        out.mkdir(parents=True, exist_ok=True)
+    bars = runtime.use_bars(progress, dist_info)
+    if start_epoch == 0:
+        say(report.start_line(c, model, train_set, test_set, device, dist_info.world))
+
+    for epoch in range(start_epoch, c.epochs):
+        if c.stop_after is not None and epoch >= c.stop_after:
+            say(f"stopping after epoch {epoch} (stop_after={c.stop_after})")
+            return {"stopped": True, "epoch": epoch, "history": history}
+        entry = _epoch(c, epoch, net, model, (train_loader, test_loader), optimizer, scheduler,
+                       device, dist_info, bars)
+        history.append(entry)
+        say(report.epoch_line(entry, c.epochs))
+        if out is not None and dist_info.main:
+            ckpt_mod.save_checkpoint(out / ckpt_mod.CHECKPOINT_NAME, c, epoch + 1, model,
+                                     optimizer, scheduler, history, runtime.rng_state(),
+                                     dist_info.world)
+        if dist_info.world > 1:
+            import torch.distributed as dist
+
+            dist.barrier()
+
+    if not dist_info.main:
+        return {"history": history, "test_acc": history[-1]["test_acc"] if history else None}
+    metrics, energy = report.final_metrics(c, model, test_set, history, device,
+                                           dist_info.world, t_start)
+    if out is not None:
+        report.write_run(out, c, metrics, energy)
+    say(report.summary_line(metrics, out))
+    return metrics
+
+
+def evaluate_checkpoint(path, device="auto", data_dir: Optional[str] = None,
+                        limit_test: Optional[int] = None, batch_size: Optional[int] = None,
+                        progress: bool = False) -> Dict[str, Any]:
+    """Test accuracy of a checkpoint, on the run's own test set unless told otherwise.
+
+    :param path: ``checkpoint.pt`` or its run folder.
+    :param device: ``"auto"``, ``"cpu"``, ``"cuda"``...
+    :param data_dir: where the dataset is (default: the run's ``data_dir``).
+    :param limit_test: test subset size (default: the run's).
+    :param batch_size: evaluation batch size (default: the run's).
+    :returns: ``{"test_acc", "test_loss", "images", "epoch", "checkpoint"}``.
+
+    Example::
+
+        >>> evaluate_checkpoint("runs/digits-proj")["test_acc"]  # doctest: +SKIP
+        95.26
+    """
+    dev = runtime.resolve_device(device)
+    model, config, ckpt = ckpt_mod.load_trained_model(path, dev)
+    if data_dir is not None:
+        config.data_dir = data_dir
+    if limit_test is not None:
+        config.limit_test = limit_test
+    _, test_set = load_sets(config, train=False)
+    loader = data_mod.make_loader(test_set, batch_size or config.batch_size, train=False,
+                                  seed=config.seed, pin_memory=dev.type == "cuda")
+    loss, acc, n = evaluate(model, loader, dev, config.amp, progress=progress)
+    return {"test_acc": acc, "test_loss": loss, "images": n, "epoch": int(ckpt["epoch"]),
+            "epochs": int(config.epochs), "checkpoint": ckpt["path"]}
