@@ -227,8 +227,8 @@ def _cmd_train(args) -> int:
 
     config = _train_config(args)
     # every flag and keyword is checked by building the model once, before any work
-    _checked("bad model or neuron settings",
-             lambda: build_from_config(resolve_config(config)))
+    resolved = _checked("bad flags", lambda: resolve_config(config))
+    _checked("bad model or neuron settings", lambda: build_from_config(resolved))
     train(config, progress=not args.no_progress)
     return 0
 

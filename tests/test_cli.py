@@ -264,3 +264,51 @@ def test_truncated_fashion_mnist_names_the_file(tmp_path, capsys):
     err = capsys.readouterr().err
     assert f"{path} is corrupt" in err and "15696 bytes, but it holds 984 bytes" in err
     assert "put a complete copy there" in err and "Traceback" not in err
+
+
+def test_every_train_setting_has_its_flag_derived_from_the_config():
+    import dataclasses
+
+    from snntorch_ms.cli import _given, build_parser
+    from snntorch_ms.train import TrainConfig
+
+    parser = build_parser()
+    for f in dataclasses.fields(TrainConfig):
+        meta = f.metadata.get("cli")
+        assert meta is not None, f"{f.name} has no command-line flag"
+        flag = meta.get("flag", "--" + f.name.replace("_", "-"))
+        if meta.get("action") == "store_true":
+            argv, expected = [flag], True
+        elif meta.get("action") == "store_const":
+            argv, expected = [flag], meta["const"]
+        elif meta.get("action") == "append":
+            argv, expected = [flag, "threshold=0.5"], {"threshold": 0.5}
+        elif "choices" in meta:
+            argv, expected = [flag, meta["choices"][-1]], meta["choices"][-1]
+        elif meta.get("type") in (int, float):
+            argv, expected = [flag, "3"], meta["type"]("3")
+        else:
+            argv, expected = [flag, "x"], "x"
+        given = _given(parser.parse_args(["train", *argv]))
+        assert given.get(f.name) == expected, f.name
+
+
+def test_user_errors_share_one_base():
+    from snntorch_ms.cli import UsageError
+    from snntorch_ms.data import DatasetCorruptError, DatasetNotFoundError
+    from snntorch_ms.errors import UserError
+    from snntorch_ms.train import CheckpointError, ConfigError, TrainConfig, resolve_config
+
+    for cls in (UsageError, DatasetNotFoundError, DatasetCorruptError, CheckpointError,
+                ConfigError):
+        assert issubclass(cls, UserError), cls
+    with pytest.raises(ConfigError, match="unknown optimizer 'rmsprop'"):
+        resolve_config(TrainConfig(optimizer="rmsprop"))
+    with pytest.raises(ValueError):  # still a ValueError for callers that catch that
+        resolve_config(TrainConfig(epochs=0))
+
+
+def test_bad_flag_value_is_one_line(tmp_path, capsys):
+    assert main(["train", *TINY, "--lr", "-1", "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("snntorch-ms: error: bad flags: lr=-1.0 is out of range")
