@@ -11,6 +11,8 @@ import torch.nn.functional as F
 from torch import nn
 
 import snntorch_ms.energy as energy_mod
+from snntorch_ms.energy import counting, display, pricing
+from snntorch_ms.energy import report as report_mod
 from snntorch_ms.energy import (
     E_AC,
     E_MAC,
@@ -53,7 +55,7 @@ class SpikingMLP(nn.Module):
 
 
 # ---------------------------------------------------------------------------
-# synaptic operation counts, honest convention
+# synaptic operation counts, spike-driven convention
 # ---------------------------------------------------------------------------
 
 
@@ -220,7 +222,7 @@ def test_repeated_calls_accumulate():
 # ---------------------------------------------------------------------------
 
 
-def test_leaky_firing_rate_and_honest_energy():
+def test_leaky_firing_rate_and_spike_driven_energy():
     net = SpikingMLP()
     # fc1 currents: sample 1 [1.5, 0.5, 3.0, 0] -> spikes [1, 0, 1, 0]
     #               sample 2 [0.2, 1.2, 0.4, 0] -> spikes [0, 1, 0, 0]
@@ -319,8 +321,8 @@ def test_paper_convention_ann_costs_5_5_pj_per_mac():
     r = measure_energy(ann, x, convention="paper")
     assert r.mean_rate is None and r.firing_rates == {}
     assert r.total_j == pytest.approx((24 + 12) * 5.5 * PJ)
-    honest = measure_energy(ann, x)  # real-valued input: the first layer is 24 MACs at 4.6 pJ
-    assert (honest.rows[0].macs, honest.rows[0].energy_j) == (24, pytest.approx(24 * 4.6 * PJ))
+    spike_driven = measure_energy(ann, x)  # real-valued input: the first layer is 24 MACs at 4.6 pJ
+    assert (spike_driven.rows[0].macs, spike_driven.rows[0].energy_j) == (24, pytest.approx(24 * 4.6 * PJ))
 
 
 def test_projleaky_is_found_as_a_neuron():
@@ -376,7 +378,7 @@ def test_existing_hooks_are_kept():
 
 
 def test_unknown_convention():
-    with pytest.raises(ValueError, match="honest.*paper"):
+    with pytest.raises(ValueError, match="spike-driven.*paper"):
         measure_energy(nn.Linear(4, 3), torch.rand(1, 4), convention="bogus")
 
 
@@ -395,7 +397,7 @@ def test_to_dict_json_round_trip():
 def test_as_table_lists_layers_and_rates():
     r = measure_energy(SpikingMLP(), torch.tensor([[1.5, 0.5], [0.2, 1.2]]))
     table = r.as_table()
-    assert "honest convention" in table
+    assert "spike-driven convention" in table
     for token in ("fc1", "fc2", "lif", "0.3750", "neuron-internal"):
         assert token in table
     assert str(r) == table
@@ -440,6 +442,238 @@ def test_inputs_as_tuple_and_dict():
     assert measure_energy(Two(), {"a": a, "b": b}).macs == 36
 
 
-def test_module_doctests():
-    result = doctest.testmod(energy_mod, optionflags=doctest.ELLIPSIS)
+@pytest.mark.parametrize("module", [energy_mod, counting, pricing, display, report_mod])
+def test_module_doctests(module):
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0
+
+
+# ---------------------------------------------------------------------------
+# the convention's name
+# ---------------------------------------------------------------------------
+
+
+def test_honest_is_a_deprecated_alias_that_warns_once(monkeypatch):
+    import warnings
+
+    monkeypatch.setattr(pricing, "_warned", set())
+    net, x = SpikingMLP(), torch.tensor([[1.5, 0.5], [0.2, 1.2]])
+    new = measure_energy(net, x, convention="spike-driven")
+    with pytest.warns(DeprecationWarning, match="'honest' is deprecated.*'spike-driven'"):
+        old = measure_energy(net, x, convention="honest")
+    assert old == new and old.convention == "spike-driven"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        again = measure_energy(net, x, convention="honest")  # once per process
+    assert again == new
+    assert measure_energy(net, x).convention == "spike-driven"  # the default
+    assert energy_mod.CONVENTIONS == ("spike-driven", "paper")
+
+
+def test_old_report_dict_loads():
+    r = measure_energy(SpikingMLP(), torch.tensor([[1.5, 0.5], [0.2, 1.2]]))
+    d = r.to_dict()
+    for key in ("neuron_rows", "neuron_macs", "neuron_acs", "neuron_per_image_j",
+                "total_with_neurons_j", "per_image_with_neurons_j", "trig_macs",
+                "fold_batchnorm"):
+        d.pop(key)
+    d["convention"] = "honest"  # as written by 0.1.0
+    old = EnergyReport.from_dict(d)
+    assert old.convention == "spike-driven"
+    assert old.neuron_per_image_j == pytest.approx(r.neuron_energy_j / 2)
+    assert old.per_image_with_neurons_j == pytest.approx(r.per_image_with_neurons_j)
+    energy_ratio(old, r)  # comparable with a new report
+
+
+# ---------------------------------------------------------------------------
+# neuron-internal work: what the neuron really does
+# ---------------------------------------------------------------------------
+
+
+def _proj(**kwargs):
+    from snntorch_ms import ProjLeaky
+
+    return ProjLeaky(0.5, **kwargs)
+
+
+def test_projleaky_quad_sines_and_cosines_per_window():
+    # 4x4 map, quad: 4 windows of 2x2, each position updated once; B=2, C=3
+    lif = _proj(windows="quad", groups=4)
+    x = torch.rand(2, 3, 4, 4)
+    w = counting.neuron_work(lif, x)
+    assert (w.kind, w.updates, w.sines, w.cosines) == ("projleaky", 96, 96, 0)
+    assert w.proj_mults == 2 * 96  # theta*pi/2 * a, and the factor 2
+    # with lateral: windows 2..4 also take a cosine (3 windows x 4 positions x 6 maps)
+    w = counting.neuron_work(lif, x, lateral=torch.rand_like(x))
+    assert (w.updates, w.sines, w.cosines) == (96, 96, 72)
+    assert w.proj_mults == 2 * 24 + 4 * 72
+
+
+def test_projleaky_overlap_and_odd_maps_use_coverage():
+    from snntorch_ms.functional import coverage
+
+    # overlap on 4x4: four 3x3 windows, 36 sub-step updates per 16 positions
+    lif = _proj(windows="overlap", groups=4)
+    w = counting.neuron_work(lif, torch.rand(1, 2, 4, 4))
+    assert w.updates == 2 * 36 == 2 * int(coverage(4, 4, "overlap", 4).sum())
+    # quad on an odd 3x3 map: four 2x2 windows overlapping by a row and a column
+    w = counting.neuron_work(_proj(windows="quad", groups=4), torch.rand(1, 1, 3, 3),
+                             lateral=torch.rand(1, 1, 3, 3))
+    assert (w.updates, w.sines, w.cosines) == (16, 16, 12)
+    # two windows, 4x6: windows 4x3, the second with a cosine
+    w = counting.neuron_work(_proj(windows="quad", groups=2), torch.rand(1, 1, 4, 6),
+                             lateral=torch.rand(1, 1, 4, 6))
+    assert (w.updates, w.sines, w.cosines) == (24, 24, 12)
+
+
+def test_projleaky_stack_and_no_windows():
+    stack = torch.rand(2, 4, 3, 2, 2)  # [B, g, C, h, w]
+    w = counting.neuron_work(_proj(windows="quad", groups=4), stack, lateral=torch.rand_like(stack))
+    assert (w.updates, w.sines, w.cosines) == (96, 96, 72)
+    # no windows: one update and one sine per element; lateral is not used
+    x = torch.rand(5, 7)
+    w = counting.neuron_work(_proj(windows=None), x, lateral=torch.rand_like(x))
+    assert (w.updates, w.sines, w.cosines) == (35, 35, 0)
+    # projection "none": no trigonometry; "mean": an addition and a halving per lateral update
+    w = counting.neuron_work(_proj(windows="quad", projection="none"), torch.rand(1, 1, 4, 4))
+    assert (w.updates, w.sines, w.cosines, w.proj_mults, w.proj_adds) == (16, 0, 0, 0, 0)
+    x = torch.rand(1, 1, 4, 4)
+    w = counting.neuron_work(_proj(windows="quad", projection="mean"), x, lateral=x)
+    assert (w.sines, w.cosines, w.proj_mults, w.proj_adds) == (0, 0, 12, 12)
+    # a user callable is not known: nothing counted beyond the update
+    w = counting.neuron_work(_proj(windows="quad", projection=lambda a, b: a), x)
+    assert (w.updates, w.sines, w.projection) == (16, 0, "callable")
+
+
+def test_projleaky_neuron_energy_by_hand():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lif = _proj(windows="quad", groups=4)
+
+        def forward(self, x):
+            self.lif.reset_mem()
+            spk, _ = self.lif(x)
+            return spk
+
+    x = torch.rand(2, 1, 4, 4) * 2
+    r = measure_energy(Net(), x)
+    (row,) = r.neuron_rows
+    # 32 updates: 32 x 1 MAC + 32 sines x 10 + 64 projection multiplies; 32 x 2 ACs
+    assert (row.kind, row.updates, row.sines, row.cosines) == ("projleaky", 32, 32, 0)
+    assert (row.macs, row.acs) == (32 + 10 * 32 + 64, 64)
+    batch_j = 416 * 4.6 * PJ + 64 * 0.9 * PJ  # 1971.2 pJ
+    assert r.neuron_energy_j == pytest.approx(batch_j)
+    assert r.neuron_per_image_j == pytest.approx(batch_j / 2)
+    assert r.neuron_ops == 416 + 64 and r.neuron_updates == 32
+    assert r.total_j == 0 and r.per_image_with_neurons_j == pytest.approx(batch_j / 2)
+    # the price of a sine is a parameter
+    cheap = measure_energy(Net(), x, trig_macs=4)
+    assert cheap.neuron_macs == 32 + 4 * 32 + 64
+    assert energy_mod.TRIG_MACS == 10
+
+
+def test_ann_elementwise_work_relu_and_batchnorm():
+    ann = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
+    r = measure_energy(ann, torch.rand(2, 4) + 0.1)
+    assert [(n.name, n.kind, n.updates, n.macs, n.acs) for n in r.neuron_rows] == [
+        ("1", "relu", 6, 0, 6)]
+    assert r.neuron_energy_j == pytest.approx(6 * 0.9 * PJ)
+    assert r.neuron_per_image_j == pytest.approx(3 * 0.9 * PJ)
+    assert r.per_image_with_neurons_j == pytest.approx((36 * 4.6 + 6 * 0.9) * PJ / 2)
+    assert r.neuron_updates == 0  # no spiking neuron
+    # batch norm: folded (free) by default, else one MAC per element
+    net = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.BatchNorm2d(2), nn.ReLU()).eval()
+    x = torch.rand(1, 1, 4, 4)
+    folded = measure_energy(net, x)
+    assert [(n.kind, n.updates, n.macs, n.acs) for n in folded.neuron_rows] == [
+        ("batchnorm", 32, 0, 0), ("relu", 32, 0, 32)]
+    unfolded = measure_energy(net, x, fold_batchnorm=False)
+    assert unfolded.neuron_macs == 32 and unfolded.neuron_acs == 32
+    assert unfolded.total_j == folded.total_j  # the synaptic headline is unchanged
+    with pytest.raises(ValueError, match="fold_batchnorm"):
+        energy_ratio(folded, unfolded, with_neurons=True)
+
+
+def test_models_relu_twin_and_leaky_carry_their_elementwise_work():
+    from snntorch_ms.models.neurons import make_neuron
+
+    relu = make_neuron("relu")
+    r = measure_energy(nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), relu), torch.rand(3, 1, 4, 4))
+    assert [(n.kind, n.updates, n.acs) for n in r.neuron_rows] == [("relu", 96, 96)]
+    leaky = measure_energy(SpikingMLP(), torch.tensor([[1.5, 0.5], [0.2, 1.2]]))
+    (row,) = leaky.neuron_rows
+    assert (row.kind, row.updates, row.sines, row.macs, row.acs) == ("leaky", 8, 0, 8, 16)
+
+
+def test_neuron_work_follows_the_batch_size():
+    net = SpikingMLP()
+    one = torch.tensor([[1.5, 0.5]])
+    r1 = measure_energy(net, one)
+    r3 = measure_energy(net, one.repeat(3, 1))
+    assert r3.neuron_updates == 3 * r1.neuron_updates == 12
+    assert r3.neuron_energy_j == pytest.approx(3 * r1.neuron_energy_j)
+    assert r3.neuron_per_image_j == pytest.approx(r1.neuron_per_image_j)
+    assert r3.neuron_per_image_j == pytest.approx(4 * (4.6 + 2 * 0.9) * PJ)
+    table = r3.as_table()
+    assert f"neuron-internal work per input: 12 ops over 4 neuron updates, " \
+           f"{energy_mod.format_joules(4 * 6.4 * PJ)}" in table
+    assert "synaptic energy per input" in table and "neuron-internal work included" in table
+    # time-major input: the batch size given is the one used
+    rt = measure_energy(net, one.repeat(3, 1), batch_size=1)
+    assert rt.neuron_per_image_j == pytest.approx(r3.neuron_energy_j)
+
+
+def test_compare_reports_neuron_work_per_image():
+    lin = nn.Sequential(nn.Linear(4, 3), nn.ReLU())
+    snn_r = measure_energy(nn.Linear(4, 3), torch.tensor([[1.0, 0.0, 1.0, 0.0]]))  # 6 ACs
+    ann_r = measure_energy(lin, torch.tensor([[0.1, 0.2, 0.3, 0.4], [0.4, 0.3, 0.2, 0.1]]))
+    c = compare(snn_r, ann_r)
+    assert c["ratio"] == pytest.approx((12 * 4.6) / (6 * 0.9))
+    assert c["snn_neuron_per_image_j"] == 0
+    assert c["ann_neuron_per_image_j"] == pytest.approx(3 * 0.9 * PJ)
+    assert c["ann_total_per_image_j"] == pytest.approx((12 * 4.6 + 3 * 0.9) * PJ)
+    assert c["ratio_with_neurons"] == pytest.approx((12 * 4.6 + 3 * 0.9) / (6 * 0.9))
+
+
+# ---------------------------------------------------------------------------
+# pricing and display
+# ---------------------------------------------------------------------------
+
+
+def test_pricing_functions_are_pure():
+    layer = counting.LayerCount("fc", "linear", calls=2, ops=24, dense_ops=12, binary_calls=1,
+                                binary_ops=12, event_ops=5)
+    assert pricing.spike_driven_cost(layer) == (12, 5)
+    assert pricing.paper_cost(layer, 0.5, multiplied=False) == (0, 12.0)
+    assert pricing.paper_cost(layer, 0.5, multiplied=True) == (24, 12.0)
+    assert pricing.paper_cost(layer, None, multiplied=False) == (24, 24.0)
+    assert pricing.joules(2, 3, e_mac=1.0, e_ac=10.0) == 32.0
+    assert layer == counting.LayerCount("fc", "linear", calls=2, ops=24, dense_ops=12,
+                                        binary_calls=1, binary_ops=12, event_ops=5)
+
+
+def test_format_joules():
+    fj = energy_mod.format_joules
+    assert [fj(v) for v in (0, 1.5, 2e-3, 11.74e-6, 538.2e-9, 5.5e-12, 2e-15)] == [
+        "0 J", "1.5 J", "2 mJ", "11.74 µJ", "538.2 nJ", "5.5 pJ", "2 fJ"]
+    assert fj(1.23456e-6, digits=3) == "1.23 µJ"
+    table = measure_energy(nn.Linear(4, 3), torch.rand(20000, 4) + 0.1).as_table()  # 1.1 µJ
+    assert "µJ" in table and "uJ" not in table
+
+
+def test_plot_energy_takes_the_train_result_dict(tmp_path):
+    net = SpikingMLP()
+    ann = nn.Sequential(net.fc1, nn.ReLU(), net.fc2)
+    x = torch.tensor([[1.5, 0.5], [0.2, 1.2]])
+    report, ann_report = measure_energy(net, x), measure_energy(ann, x)
+    result = {"report": report, "ann_report": ann_report, "energy_j": report.per_image_j,
+              "ann_energy_j": ann_report.per_image_j, "energy_ratio": 1.0,
+              "firing_rates": report.firing_rates}
+    fig = energy_mod.plot_energy(result, tmp_path / "energy.png", "SNN and twin")
+    assert (tmp_path / "energy.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert fig._suptitle.get_text() == "SNN and twin"
+    # reports as dicts (metrics.json) work too
+    as_dicts = dict(result, report=report.to_dict(), ann_report=ann_report.to_dict())
+    energy_mod.plot_energy(as_dicts, tmp_path / "again.png", "from JSON")
+    assert (tmp_path / "again.png").stat().st_size > 1000

@@ -1,0 +1,591 @@
+r"""Counting: what a network does on real inputs, layer by layer, before any price.
+
+:func:`count_operations` runs the network once under :func:`torch.no_grad` with
+forward hooks (removed afterwards, also when the forward raises) and returns an
+:class:`OperationCounts`:
+
+* one :class:`LayerCount` per synaptic layer (convolution, linear, LSTM / GRU /
+  RNN), summed over its calls: the dense operation count, which calls received a
+  *binary* tensor, and for those the exact number of (non-zero input, output it
+  feeds) pairs, i.e. the spike events times their fan-out;
+* one :class:`NeuronCount` per module doing elementwise work: every spiking neuron
+  (any subclass of snntorch's ``SpikingNeuron``; its spikes and output elements give
+  its firing rate), and the ANN side's ReLUs and batch norms, counted by the same
+  rules (see :func:`neuron_work`).
+
+Nothing here knows about joules: :mod:`snntorch_ms.energy.pricing` prices these
+counts.
+
+Dense operation counts, per call of a layer:
+
+* convolution (:class:`~torch.nn.Conv1d`, ``Conv2d``, ``Conv3d``):
+  :math:`N = |\text{output}| \cdot \frac{C_{in}}{\text{groups}} \cdot \prod k`
+  (padded taps included, the usual convention). With a binary input the event
+  count is exact: the (output element, kernel tap) pairs whose input element is
+  non-zero, computed by convolving the input's non-zero mask with a kernel of ones
+  (padding, stride, dilation, groups and padding mode respected).
+* linear: :math:`N = F_{out} \cdot F_{in} \cdot \text{rows}`; with a binary input
+  the events are :math:`F_{out} \cdot \#\text{non-zero inputs}` (exact).
+* LSTM: per token, layer and direction, :math:`4 H (I + H)` for the four gates'
+  matrix products; GRU :math:`3 H (I + H)`; plain RNN :math:`H (I + H)`; with
+  ``proj_size`` :math:`P > 0` the recurrent term uses :math:`P` and the projection
+  adds :math:`H P`. Recurrent layers are never binary (their state is real-valued).
+
+Not counted: biases, pooling, activations other than ReLU, layer norms,
+attention computed with functional calls (:func:`torch.nn.functional.linear`,
+``matmul``, :class:`~torch.nn.MultiheadAttention`'s fused path), transposed
+convolutions, and ReLUs applied functionally outside a module (only
+:class:`torch.nn.ReLU` modules and the ``"relu"`` neurons of
+:mod:`snntorch_ms.models` are seen).
+
+Example::
+
+    >>> import torch
+    >>> from torch import nn
+    >>> net = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
+    >>> counts = count_operations(net, torch.tensor([[1.0, 0.0, 1.0, 0.0]]))
+    >>> [(c.name, c.ops, c.binary_calls, c.event_ops) for c in counts.layers][0]
+    ('0', 12, 1, 6)
+    >>> [(n.name, n.kind, n.updates) for n in counts.neurons]
+    [('1', 'relu', 3)]
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn.functional as F
+from snntorch._neurons.neurons import SpikingNeuron
+from torch import nn
+
+from ..functional.windows import coverage
+
+__all__ = [
+    "LayerCount",
+    "NeuronCount",
+    "OperationCounts",
+    "count_operations",
+    "projection_ops",
+    "neuron_work",
+]
+
+_CONV_FUNCS = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
+_RNN_GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
+
+#: Kinds of :class:`NeuronCount` that are spiking neurons (they have a firing rate).
+SPIKING_KINDS = ("leaky", "projleaky")
+
+
+# ---------------------------------------------------------------------------
+# the counts
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class LayerCount:
+    r"""The synaptic work of one layer, summed over all its calls.
+
+    .. math::
+
+        N = N_{\rm dense} + N_{\rm binary}, \qquad
+        N_{\rm events} \le N_{\rm binary}
+
+    ``ops`` (:math:`N`) is the dense count of every call; ``dense_ops`` the part of
+    it from calls on a real-valued input (and every recurrent call),
+    ``binary_ops`` the part from calls on a binary input, whose exact event count
+    (non-zero inputs times the outputs each feeds) is ``event_ops``.
+
+    Example::
+
+        >>> import torch
+        >>> from torch import nn
+        >>> (c,) = count_operations(nn.Linear(4, 3), torch.tensor([[1.0, 0, 1, 0]])).layers
+        >>> c.ops, c.dense_ops, c.binary_ops, c.event_ops, c.input_rate
+        (12, 0, 12, 6, 0.5)
+
+    :param name: qualified module name (from ``model.named_modules()``)
+    :type name: str
+    :param kind: ``"conv1d"``, ``"conv2d"``, ``"conv3d"``, ``"linear"``, ``"lstm"``,
+        ``"gru"`` or ``"rnn"``
+    :type kind: str
+    """
+
+    name: str
+    kind: str
+    calls: int = 0
+    ops: int = 0
+    dense_ops: int = 0
+    binary_calls: int = 0
+    binary_ops: int = 0
+    event_ops: int = 0
+    nonzero: int = 0
+    numel: int = 0
+    order: int = -1
+
+    @property
+    def input_rate(self) -> float:
+        """Fraction of non-zero input elements over all calls."""
+        return self.nonzero / self.numel if self.numel else 0.0
+
+
+@dataclass
+class NeuronCount:
+    r"""The elementwise work of one module (a spiking neuron, a ReLU or a batch
+    norm), summed over all its calls.
+
+    .. math::
+
+        r = \frac{\#\text{spikes}}{\#\text{outputs}}
+
+    ``updates`` are the module's elementwise evaluations: for a spiking neuron its
+    membrane updates (one per window sub-step and position for a windowed
+    :class:`~snntorch_ms.ProjLeaky`, so more than its outputs with overlapping
+    windows), for a ReLU or a batch norm its output elements. ``sines``,
+    ``cosines``, ``proj_mults`` and ``proj_adds`` are the projection's work
+    (:func:`projection_ops`). ``spikes`` and ``outputs`` (non-zero and all
+    elements of the spike output) give a spiking neuron's firing rate :math:`r`.
+
+    Example::
+
+        >>> import torch, snntorch as snn
+        >>> from torch import nn
+        >>> lif = snn.Leaky(beta=0.5, init_hidden=True)
+        >>> (n,) = count_operations(nn.Sequential(lif), torch.tensor([[2.0, 0.0]])).neurons
+        >>> n.kind, n.updates, n.spikes, n.outputs, n.rate
+        ('leaky', 2, 1, 2, 0.5)
+
+    :param name: qualified module name
+    :type name: str
+    :param kind: ``"leaky"`` (any snntorch spiking neuron), ``"projleaky"``,
+        ``"relu"`` or ``"batchnorm"``
+    :type kind: str
+    """
+
+    name: str
+    kind: str
+    calls: int = 0
+    updates: int = 0
+    sines: int = 0
+    cosines: int = 0
+    proj_mults: int = 0
+    proj_adds: int = 0
+    spikes: int = 0
+    outputs: int = 0
+    projection: str = ""
+    order: int = -1
+
+    @property
+    def spiking(self) -> bool:
+        """Whether this module is a spiking neuron (it has a firing rate)."""
+        return self.kind in SPIKING_KINDS
+
+    @property
+    def rate(self) -> float:
+        """Firing rate: non-zero spike outputs over all spike outputs."""
+        return self.spikes / self.outputs if self.outputs else 0.0
+
+
+@dataclass
+class OperationCounts:
+    r"""Everything :func:`count_operations` counted, in call order.
+
+    .. math::
+
+        \bar r = \frac{\sum_l \#\text{spikes}_l}{\sum_l \#\text{outputs}_l}
+
+    ``mean_rate`` (:math:`\bar r`, over all spiking neurons) is None without
+    spiking neurons.
+
+    Example::
+
+        >>> import torch, snntorch as snn
+        >>> from torch import nn
+        >>> net = nn.Sequential(nn.Linear(2, 2), snn.Leaky(beta=0.5, init_hidden=True))
+        >>> c = count_operations(net, torch.ones(3, 2))
+        >>> c.batch_size, len(c.layers), sorted(c.firing_rates)
+        (3, 1, ['1'])
+
+    :param layers: synaptic layers, in the order of their first call
+    :type layers: list(LayerCount)
+    :param neurons: modules doing elementwise work, in the order of their first call
+    :type neurons: list(NeuronCount)
+    :param batch_size: inputs in the measured run
+    :type batch_size: int
+    """
+
+    layers: List[LayerCount]
+    neurons: List[NeuronCount] = field(default_factory=list)
+    batch_size: int = 1
+
+    @property
+    def spiking(self) -> List[NeuronCount]:
+        """The spiking neurons among :attr:`neurons`."""
+        return [n for n in self.neurons if n.spiking]
+
+    @property
+    def firing_rates(self) -> Dict[str, float]:
+        """Firing rate of each spiking neuron, by module name."""
+        return {n.name: n.rate for n in self.spiking}
+
+    @property
+    def mean_rate(self) -> Optional[float]:
+        """All spikes over all spike outputs of all spiking neurons (None without any)."""
+        outputs = sum(n.outputs for n in self.spiking)
+        return sum(n.spikes for n in self.spiking) / outputs if outputs else None
+
+    @property
+    def neuron_updates(self) -> int:
+        """Membrane updates of all spiking neurons."""
+        return sum(n.updates for n in self.spiking)
+
+
+# ---------------------------------------------------------------------------
+# neuron-internal work: pure rules
+# ---------------------------------------------------------------------------
+
+
+def projection_ops(projection, lateral: bool) -> Tuple[int, int, int, int]:
+    r"""Work of one evaluation of ProjLeaky's projection :math:`\Omega(a, b)`, as
+    written in :mod:`snntorch_ms.functional.projection`:
+    ``(sines, cosines, multiplications, additions)``.
+
+    .. math::
+
+        \text{sincos: } 2 \sin(k a) \cos(k b), \qquad
+        \text{nested: } 2 \sin(k\, b \cos(k a)), \qquad
+        \text{mean: } (a + b) / 2, \qquad k = \theta\pi/2
+
+    Without a lateral membrane ``"sincos"`` and ``"nested"`` are :math:`2\sin(ka)`:
+    one sine, two multiplications (:math:`k a` and the factor 2); with it they add
+    a cosine and two multiplications. ``"mean"`` is one addition and one
+    multiplication with a lateral membrane, nothing without; ``"none"`` is nothing.
+    A user callable is not known: counted as nothing.
+
+    Example::
+
+        >>> projection_ops("sincos", lateral=False), projection_ops("sincos", lateral=True)
+        ((1, 0, 2, 0), (1, 1, 4, 0))
+        >>> projection_ops("mean", lateral=True), projection_ops("none", lateral=True)
+        ((0, 0, 1, 1), (0, 0, 0, 0))
+
+    :param projection: the neuron's ``projection`` (a name, or a callable)
+    :type projection: str or callable
+    :param lateral: whether this evaluation has a lateral membrane :math:`b`
+    :type lateral: bool
+    :return: ``(sines, cosines, multiplications, additions)``
+    :rtype: tuple(int, int, int, int)
+    """
+    if projection in ("sincos", "nested"):
+        return (1, 1, 4, 0) if lateral else (1, 0, 2, 0)
+    if projection == "mean":
+        return (0, 0, 1, 1) if lateral else (0, 0, 0, 0)
+    return (0, 0, 0, 0)
+
+
+def neuron_work(module: nn.Module, input_: torch.Tensor,
+                lateral: Optional[torch.Tensor] = None) -> NeuronCount:
+    r"""The elementwise work of one call of ``module`` on ``input_``.
+
+    .. math::
+
+        n_{\rm updates} = \begin{cases}
+        B\, C \sum_{i,j} n(i, j) & \text{windowed ProjLeaky on a map} \\
+        |\text{input}| & \text{otherwise}
+        \end{cases}
+
+    with :math:`n(i, j)` the number of windows covering position :math:`(i, j)`
+    (:func:`snntorch_ms.functional.coverage`): a windowed
+    :class:`~snntorch_ms.ProjLeaky` runs one membrane update per window sub-step
+    and position, and evaluates its projection at each (:func:`projection_ops`;
+    a cosine more for windows :math:`p \ge 2` when called with ``lateral``). A
+    window stack ``[B, g, C, h, w]`` is :math:`g` sub-steps already cut. Any other
+    snntorch spiking neuron, a ReLU and a batch norm do one update per element.
+
+    Example::
+
+        >>> import torch
+        >>> from snntorch_ms import ProjLeaky
+        >>> lif = ProjLeaky(0.5, windows="overlap", groups=4)
+        >>> x = torch.zeros(2, 3, 4, 4)   # overlap windows 3x3: each position covered 2.25x on average
+        >>> w = neuron_work(lif, x, lateral=torch.zeros_like(x))
+        >>> w.updates, w.sines, w.cosines   # 2 x 3 x 4 x 9 updates; cosines for windows 2..4
+        (216, 216, 162)
+
+    :param module: a spiking neuron, :class:`torch.nn.ReLU`, a ``"relu"`` neuron of
+        :mod:`snntorch_ms.models` or a batch norm
+    :type module: torch.nn.Module
+    :param input_: the call's input
+    :type input_: torch.Tensor
+    :param lateral: ProjLeaky's lateral membrane, or None. Defaults to None
+    :type lateral: torch.Tensor, optional
+    :return: the counts of this call (``calls=1``; spikes are not counted here)
+    :rtype: NeuronCount
+    :raises TypeError: for a module that does no counted elementwise work
+    """
+    kind = _neuron_kind(module)
+    if kind is None:
+        raise TypeError(f"{type(module).__name__} does no elementwise work counted here")
+    count = NeuronCount("", kind, calls=1)
+    if kind != "projleaky":
+        count.updates = int(input_.numel())
+        return count
+    projection = module.projection
+    count.projection = projection if isinstance(projection, str) else "callable"
+    if not module.windowed:  # one update per element, no lateral membrane is used
+        updates, with_lateral = int(input_.numel()), 0
+    else:
+        groups = int(module.groups)
+        if input_.dim() == 4:
+            b, c, h, w = input_.shape
+            per_map = int(coverage(int(h), int(w), module.windows, groups).sum())
+            updates = int(b) * int(c) * per_map
+        else:
+            updates = int(input_.numel())
+        with_lateral = updates // groups * (groups - 1) if lateral is not None else 0
+    s0, c0, m0, a0 = projection_ops(projection, lateral=False)
+    s1, c1, m1, a1 = projection_ops(projection, lateral=True)
+    without = updates - with_lateral
+    count.updates = updates
+    count.sines = s0 * without + s1 * with_lateral
+    count.cosines = c0 * without + c1 * with_lateral
+    count.proj_mults = m0 * without + m1 * with_lateral
+    count.proj_adds = a0 * without + a1 * with_lateral
+    return count
+
+
+def _neuron_kind(module: nn.Module) -> Optional[str]:
+    from .._neurons.projleaky import ProjLeaky
+
+    if isinstance(module, ProjLeaky):
+        return "projleaky"
+    if isinstance(module, SpikingNeuron):
+        return "leaky"
+    if isinstance(module, nn.ReLU):
+        return "relu"
+    if isinstance(module, nn.modules.batchnorm._BatchNorm):
+        return "batchnorm"
+    from ..models.neurons import NeuronAdapter
+
+    if isinstance(module, NeuronAdapter) and module.kind == "relu":
+        return "relu"
+    return None
+
+
+# ---------------------------------------------------------------------------
+# the measurement
+# ---------------------------------------------------------------------------
+
+
+def count_operations(model: nn.Module, inputs, *,
+                     batch_size: Optional[int] = None) -> OperationCounts:
+    r"""Run ``model(inputs)`` once and count its synaptic operations, spike events
+    and elementwise work (see the module docs for the rules).
+
+    .. math::
+
+        N_l = \sum_{\text{calls}} N_l^{\rm call}
+
+    A layer called several times (time steps, per-window synapses, shared
+    weights) is accumulated over its calls. The model runs under
+    :func:`torch.no_grad`; its mode is not changed (call ``model.eval()`` first
+    for inference figures); hooks are removed afterwards even if it raises.
+
+    Example::
+
+        >>> import torch
+        >>> from torch import nn
+        >>> c = count_operations(nn.Conv2d(1, 2, 3), torch.rand(1, 1, 4, 4) + 0.1)
+        >>> (c.layers[0].kind, c.layers[0].ops, c.layers[0].dense_ops)
+        ('conv2d', 72, 72)
+
+    :param model: the network
+    :type model: torch.nn.Module
+    :param inputs: a tensor (called as ``model(inputs)``), a tuple or list
+        (``model(*inputs)``) or a dict (``model(**inputs)``)
+    :type inputs: torch.Tensor, tuple, list or dict
+    :param batch_size: inputs per run. Defaults to None (the first dimension of
+        the (first) input tensor); pass it for time-major inputs
+    :type batch_size: int, optional
+    :return: the counts
+    :rtype: OperationCounts
+    """
+    layers: Dict[nn.Module, LayerCount] = {}
+    neurons: Dict[nn.Module, NeuronCount] = {}
+    order = [0]
+    handles = []
+
+    def first_call(st) -> None:
+        if st.calls == 0:
+            st.order = order[0]
+            order[0] += 1
+
+    def layer_hook(module, args, kwargs, output):
+        st = layers[module]
+        first_call(st)
+        st.calls += 1
+        x = _first_tensor(args, kwargs)
+        kind = st.kind
+        if kind.startswith("conv"):
+            ops = _conv_ops(module, output)
+        elif kind == "linear":
+            ops = int(x.numel() // module.in_features) * module.in_features * module.out_features
+        else:
+            ops = _rnn_ops(module, x)
+        st.ops += ops
+        data = x.data if isinstance(x, nn.utils.rnn.PackedSequence) else x
+        nz = int(torch.count_nonzero(data))
+        st.nonzero += nz
+        st.numel += int(data.numel())
+        if kind in ("lstm", "gru", "rnn") or not _is_binary(data):
+            st.dense_ops += ops
+            return
+        st.binary_calls += 1
+        st.binary_ops += ops
+        st.event_ops += nz * module.out_features if kind == "linear" else _conv_acs(module, data)
+
+    def neuron_hook(module, args, kwargs, output):
+        st = neurons[module]
+        x = _first_tensor(args, kwargs)
+        if not isinstance(x, torch.Tensor):
+            return
+        lateral = kwargs.get("lateral", args[2] if len(args) > 2 else None)
+        work = neuron_work(module, x, lateral)
+        first_call(st)
+        st.calls += 1
+        for key in ("updates", "sines", "cosines", "proj_mults", "proj_adds"):
+            setattr(st, key, getattr(st, key) + getattr(work, key))
+        st.projection = work.projection
+        if st.spiking:
+            spk = output[0] if isinstance(output, (tuple, list)) else output
+            if isinstance(spk, torch.Tensor):
+                st.spikes += int(torch.count_nonzero(spk))
+                st.outputs += int(spk.numel())
+
+    try:
+        for name, module in model.named_modules():
+            kind = _layer_kind(module)
+            if kind is not None:
+                layers[module] = LayerCount(name, kind)
+                handles.append(module.register_forward_hook(layer_hook, with_kwargs=True))
+                continue
+            kind = _neuron_kind(module)
+            if kind is not None:
+                neurons[module] = NeuronCount(name, kind)
+                handles.append(module.register_forward_hook(neuron_hook, with_kwargs=True))
+        with torch.no_grad():
+            if isinstance(inputs, dict):
+                model(**inputs)
+            elif isinstance(inputs, (tuple, list)):
+                model(*inputs)
+            else:
+                model(inputs)
+    finally:
+        for h in handles:
+            h.remove()
+
+    if batch_size is None:
+        batch_size = _infer_batch(inputs)
+    return OperationCounts(
+        layers=sorted((s for s in layers.values() if s.calls > 0), key=lambda s: s.order),
+        neurons=sorted((s for s in neurons.values() if s.calls > 0), key=lambda s: s.order),
+        batch_size=int(batch_size),
+    )
+
+
+# ---------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------
+
+
+def _layer_kind(module: nn.Module) -> Optional[str]:
+    if isinstance(module, nn.modules.conv._ConvNd) and not module.transposed:
+        return f"conv{len(module.kernel_size)}d"
+    if isinstance(module, nn.Linear):
+        return "linear"
+    if isinstance(module, nn.RNNBase) and module.mode in _RNN_GATES:
+        return {"LSTM": "lstm", "GRU": "gru"}.get(module.mode, "rnn")
+    return None
+
+
+def _first_tensor(args, kwargs) -> Optional[torch.Tensor]:
+    if args:
+        return args[0]
+    for key in ("input", "input_", "x", "cur"):
+        if key in kwargs:
+            return kwargs[key]
+    return None
+
+
+def _is_binary(x: torch.Tensor) -> bool:
+    """True when every element of ``x`` is 0 or one common value ``v``."""
+    if x.numel() == 0:
+        return True
+    if x.dtype == torch.bool:
+        return True
+    vmax, vmin = x.max(), x.min()
+    v = vmax if bool(vmax != 0) else vmin
+    return bool(((x == 0) | (x == v)).all())
+
+
+def _conv_ops(module: nn.modules.conv._ConvNd, out: torch.Tensor) -> int:
+    per_output = (module.in_channels // module.groups) * math.prod(module.kernel_size)
+    return int(out.numel()) * per_output
+
+
+def _conv_acs(module: nn.modules.conv._ConvNd, x: torch.Tensor) -> int:
+    """Exact count of (output element, kernel tap) pairs reading a non-zero input."""
+    nd = len(module.kernel_size)
+    if x.dim() == nd + 1:  # unbatched
+        x = x.unsqueeze(0)
+    groups = module.groups
+    mask = (x != 0).to(torch.float32)
+    b, c = mask.shape[:2]
+    spatial = mask.shape[2:]
+    mask = mask.reshape(b, groups, c // groups, *spatial).sum(2)  # [B, groups, *S]
+    padding = module.padding
+    if module.padding_mode != "zeros":
+        mask = F.pad(mask, module._reversed_padding_repeated_twice, mode=module.padding_mode)
+        padding = 0
+    ones = torch.ones(groups, 1, *module.kernel_size, dtype=mask.dtype, device=mask.device)
+    with torch.autocast(device_type=mask.device.type, enabled=False):
+        taps = _CONV_FUNCS[nd](mask, ones, None, module.stride, padding, module.dilation, groups)
+    per_group = module.out_channels // groups
+    return int(round(float(taps.sum(dtype=torch.float64)))) * per_group
+
+
+def _rnn_ops(module: nn.RNNBase, x) -> int:
+    if isinstance(x, nn.utils.rnn.PackedSequence):
+        tokens = int(x.data.shape[0])
+    elif x.dim() == 2:  # unbatched [L, I]
+        tokens = int(x.shape[0])
+    else:
+        tokens = int(x.shape[0]) * int(x.shape[1])
+    gates = _RNN_GATES[module.mode]
+    h = module.hidden_size
+    p = getattr(module, "proj_size", 0) or 0
+    r = p if p > 0 else h
+    dirs = 2 if module.bidirectional else 1
+    per_token = 0
+    for layer in range(module.num_layers):
+        in_size = module.input_size if layer == 0 else r * dirs
+        per_dir = gates * h * (in_size + r) + (h * p if p > 0 else 0)
+        per_token += dirs * per_dir
+    return tokens * per_token
+
+
+def _infer_batch(inputs: Union[torch.Tensor, Sequence, dict, object]) -> int:
+    if isinstance(inputs, torch.Tensor):
+        return int(inputs.shape[0]) if inputs.dim() > 0 else 1
+    if isinstance(inputs, dict):
+        values: Sequence = list(inputs.values())
+    elif isinstance(inputs, (tuple, list)):
+        values = inputs
+    else:
+        return 1
+    for v in values:
+        if isinstance(v, torch.Tensor) and v.dim() > 0:
+            return int(v.shape[0])
+    return 1
