@@ -65,9 +65,13 @@ MATH_FREE_NAMES = {
     "snntorch_ms.functional.fused_triton.triton_available",     # switch / query
     "snntorch_ms.functional.fused_triton.set_fused_triton",     # switch
     "snntorch_ms.functional.fused_triton.fused_triton_enabled",  # switch / query
-    "snntorch_ms.energy.EnergyReport",            # a report container
-    "snntorch_ms.energy.LayerEnergy",             # a row of the report
-    "snntorch_ms.energy.compare",                 # a summary dict of two reports
+    "snntorch_ms.energy.report.EnergyReport",     # a report container
+    "snntorch_ms.energy.report.LayerEnergy",      # a row of the report
+    "snntorch_ms.energy.report.NeuronEnergy",     # a row of the report
+    "snntorch_ms.energy.report.compare",          # a summary dict of two reports
+    "snntorch_ms.energy.display.format_joules",   # text formatting of a number
+    "snntorch_ms.energy.display.format_report",   # the report as a text table
+    "snntorch_ms.energy.display.plot_energy",     # the report as a figure
 }
 
 
