@@ -20,6 +20,7 @@ from snntorch import Leaky
 from torch import nn
 
 from ._neurons import ProjLeaky
+from ._neurons._instances import forget
 from ._neurons.projleaky import OWN_KEYWORDS
 
 __all__ = ["convert_leaky", "WHERE"]
@@ -144,15 +145,6 @@ def _build(name: str, leaky: Leaky, windowed: bool, own: dict) -> ProjLeaky:
     return neuron
 
 
-def _release(neuron: Leaky) -> None:
-    # snntorch keeps every neuron ever built in a class-wide list (SpikingNeuron.instances,
-    # or a class's own list after Leaky.init()); drop the replaced one from each
-    for klass in type(neuron).__mro__:
-        instances = klass.__dict__.get("instances")
-        if isinstance(instances, list):
-            instances[:] = [n for n in instances if n is not neuron]
-
-
 def convert_leaky(net: nn.Module, example=None, *, where: Where = "maps",
                   **projleaky_kwargs) -> nn.Module:
     r"""Replace every :class:`snntorch.Leaky` inside ``net`` (at any depth) by a
@@ -234,5 +226,5 @@ def convert_leaky(net: nn.Module, example=None, *, where: Where = "maps",
             if child is not None and id(child) in replaced and type(child) is Leaky:
                 setattr(parent, child_name, replaced[id(child)])
     for _, leaky in leakies:
-        _release(leaky)
+        forget(leaky)  # snntorch would keep the replaced neuron in its class-wide list
     return net

@@ -11,7 +11,8 @@ from snntorch import Leaky
 from ..export import nir_trace_guard  # NIR export guard, see nir_exportable
 from ..functional.fused import FusedConfig, fused_unsupported, fused_window_scan, recognise_surrogate
 from ..functional.projection import get_projection
-from ..functional.update import neuron_step, window_scan
+from ..functional.update import RESET_MECHANISMS, neuron_step, window_scan
+from ._instances import forget
 from ..functional.windows import (
     check_scheme,
     cut_windows,
@@ -238,6 +239,9 @@ class ProjLeaky(Leaky):
                     f"{flag} must be a bool, got {flags[flag]!r}; ProjLeaky's own parameters "
                     f"({', '.join(OWN_KEYWORDS)}) are keyword-only since 0.2.0"
                 )
+        if reset_mechanism not in RESET_MECHANISMS:
+            raise ValueError(f"unknown reset_mechanism={reset_mechanism!r}: expected one of "
+                             f"{RESET_MECHANISMS}")
         check_scheme(windows, groups, allow_none=True)
         project = get_projection(projection)  # raises on an unknown projection
         if condense not in CONDENSE:
@@ -258,22 +262,29 @@ class ProjLeaky(Leaky):
             raise ValueError(f"threshold must be > 0, got {threshold.tolist()}")
         if not bool((theta > 0).all()):
             raise ValueError(f"theta must be > 0, got {theta.tolist()}")
-        super().__init__(
-            beta,
-            threshold=threshold,
-            spike_grad=spike_grad,
-            surrogate_disable=surrogate_disable,
-            init_hidden=init_hidden,
-            inhibition=inhibition,
-            learn_beta=learn_beta,
-            learn_threshold=learn_threshold,
-            reset_mechanism=reset_mechanism,
-            state_quant=state_quant,
-            output=output,
-            graded_spikes_factor=graded_spikes_factor,
-            learn_graded_spikes_factor=learn_graded_spikes_factor,
-            reset_delay=reset_delay,
-        )
+        # snntorch's constructor enters the neuron in the class-wide instances list
+        # first; one that then fails must not stay there half-built (detach_hidden
+        # and reset_hidden walk that list and would meet a neuron without mem)
+        try:
+            super().__init__(
+                beta,
+                threshold=threshold,
+                spike_grad=spike_grad,
+                surrogate_disable=surrogate_disable,
+                init_hidden=init_hidden,
+                inhibition=inhibition,
+                learn_beta=learn_beta,
+                learn_threshold=learn_threshold,
+                reset_mechanism=reset_mechanism,
+                state_quant=state_quant,
+                output=output,
+                graded_spikes_factor=graded_spikes_factor,
+                learn_graded_spikes_factor=learn_graded_spikes_factor,
+                reset_delay=reset_delay,
+            )
+        except Exception:
+            forget(self)
+            raise
         theta = theta.clone() if theta.is_floating_point() else theta.float()
         if learn_theta:
             self.theta = torch.nn.Parameter(theta)

@@ -271,3 +271,22 @@ def test_reset_mechanism_set_after_construction_takes_effect():
     assert_same_steps(steps(leaky, inputs), steps(built_subtract, inputs))
     with pytest.raises(ValueError):
         twin.reset_mechanism = "bogus"
+
+
+def test_a_failed_construction_leaves_no_half_built_neuron_behind(monkeypatch):
+    from snntorch._neurons.neurons import SpikingNeuron
+
+    before = len(SpikingNeuron.instances)
+    with pytest.raises(ValueError, match="unknown reset_mechanism='soft'"):
+        ProjLeaky(0.5, reset_mechanism="soft")  # checked before snntorch's constructor
+    # a failure inside snntorch's constructor, after it entered the neuron in its list
+    def broken(self):
+        raise RuntimeError("broken inside Leaky.__init__")
+
+    monkeypatch.setattr(snn.Leaky, "_init_mem", broken)
+    with pytest.raises(RuntimeError, match="broken inside"):
+        ProjLeaky(0.5)
+    monkeypatch.undo()
+    assert len(SpikingNeuron.instances) == before
+    assert all(hasattr(n, "mem") for n in SpikingNeuron.instances if isinstance(n, ProjLeaky))
+    snn.Leaky.detach_hidden()  # walks the whole list: raised AttributeError on a zombie
