@@ -118,10 +118,10 @@ def format_report(report) -> str:
     neuron_rows = list(getattr(report, "neuron_rows", []) or [])
     if neuron_rows:
         lines.append("")
-        lines.append(
+        lines += textwrap.wrap(
             "neuron-internal and elementwise work, per input (apart from the synaptic total; "
             f"a sine or cosine = {_fmt_n(report.trig_macs)} MAC-equivalents, batch norm "
-            f"{'folded' if report.fold_batchnorm else 'not folded'}):")
+            f"{'folded' if report.fold_batchnorm else 'not folded'}):", 96)
         nw = min(max([len("module")] + [len(n.name) for n in neuron_rows]), 40)
         nhead = (f"{'module':<{nw}}  {'kind':<9} {'updates':>10} {'sin':>9} {'cos':>9} "
                  f"{'MACs':>10} {'ACs':>10} {'energy':>10}")

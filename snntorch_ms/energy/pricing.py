@@ -15,7 +15,7 @@ Two conventions price the synaptic operations, each a small pure function:
     (their state is real-valued). A ``condense="mean"`` output of
     :class:`~snntorch_ms.ProjLeaky` holds several values, so the test sees it as
     real-valued and bills MACs. The test looks at the whole tensor of a call (the
-    batch), so measure on a batch of realistic size. Until 0.2 this convention was
+    batch), so measure on a batch of realistic size. In 0.1.0 this convention was
     called ``"honest"``; that name is still accepted, with a
     :class:`DeprecationWarning` (once per process).
 
