@@ -463,7 +463,7 @@ def train_gpu(spec, args, device, record, progress, np, torch, F, data_mod, trai
             from snntorch_ms.train import measure_model_energy
 
             images = te_x[:args.energy_images]
-            e = measure_model_energy(model, c, images, "honest")
+            e = measure_model_energy(model, c, images, "spike-driven")
             out.update(energy_j=e["energy_j"], ann_energy_j=e["ann_energy_j"],
                        energy_ratio=e["energy_ratio"], firing_rates=e["firing_rates"],
                        energy_images=int(images.shape[0]))

@@ -177,8 +177,10 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--out", help="run folder (holding checkpoint.pt)")
     src.add_argument("--checkpoint", help="checkpoint file")
     _add_config_flags(g, model_only=True, defaults=True)
-    g.add_argument("--convention", choices=("honest", "paper"), default="honest",
-                   help="honest (default: AC per spike, MAC for real-valued inputs) or the paper's Table 2")
+    g.add_argument("--convention", choices=("spike-driven", "paper", "honest"),
+                   default="spike-driven",
+                   help="spike-driven (default: AC per spike, MAC for real-valued inputs) or the "
+                        "paper's Table 2; 'honest' is the deprecated name of spike-driven")
     g.add_argument("--images", type=int, default=64, help="test images to measure on (default 64)")
     g.add_argument("--plot", metavar="PNG", help="also save the per-layer plot here")
     g.add_argument("--json", action="store_true", help="print the reports as JSON")
@@ -250,7 +252,8 @@ def _cmd_eval(args) -> int:
 
 def _cmd_energy(args) -> int:
     from .train import TrainConfig, build_from_config, load_sets, load_trained_model, resolve_config
-    from .train.report import format_joules, measure_model_energy, plot_energy, test_batch
+    from .energy import format_joules, plot_energy
+    from .train.report import measure_model_energy, test_batch
     from .train.runtime import resolve_device
 
     device = _checked("bad flags", lambda: resolve_device(args.device))

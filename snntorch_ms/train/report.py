@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..energy import format_joules, plot_energy
 from .config import TrainConfig, build_from_config
 
 __all__ = ["measure_model_energy"]
@@ -26,7 +27,7 @@ def test_batch(test_set, n: int) -> torch.Tensor:
 
 
 def measure_model_energy(model: nn.Module, config: TrainConfig, inputs: torch.Tensor,
-                         convention: str = "honest") -> Dict[str, Any]:
+                         convention: str = "spike-driven") -> Dict[str, Any]:
     """Energy of ``model`` and of its untrained ANN twin on ``inputs``.
 
     Returns ``{"report", "ann_report", "energy_j", "ann_energy_j", "energy_ratio",
@@ -93,56 +94,6 @@ def plot_curves(history: List[Dict[str, Any]], path: Path, title: str) -> None:
     plt.close(fig)
 
 
-def _row(row, key, default=None):
-    if isinstance(row, dict):
-        return row.get(key, default)
-    return getattr(row, key, default)
-
-
-def plot_energy(energy: Dict[str, Any], path: Path, title: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    rates = energy["firing_rates"]
-    report, ann = energy["report"], energy["ann_report"]
-    rows = [r for r in report.rows if (_row(r, "energy_j", 0) or 0) > 0]
-    ann_by_name = {_row(r, "name"): _row(r, "energy_j", 0.0) for r in ann.rows}
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(max(6, 0.45 * max(len(rows), len(rates)) + 3), 8))
-    names = list(rates)
-    ax1.bar(range(len(names)), [rates[n] for n in names], color="tab:orange")
-    ax1.set_xticks(range(len(names)))
-    ax1.set_xticklabels(names, rotation=60, ha="right", fontsize=7)
-    ax1.set_ylabel("firing rate")
-    ax1.set_title("firing rate per spiking layer")
-    ax1.grid(axis="y", alpha=0.3)
-    labels = [str(_row(r, "name")) for r in rows]
-    xs = np.arange(len(rows))
-    per_image = 1.0 / max(1, int(energy.get("images", 1)))
-    snn_uj = [float(_row(r, "energy_j")) * per_image * 1e6 for r in rows]
-    ann_uj = [float(ann_by_name.get(_row(r, "name"), 0.0) or 0.0) * per_image * 1e6 for r in rows]
-    ax2.bar(xs - 0.2, snn_uj, 0.4, label=f"SNN ({energy['energy_j'] * 1e6:.3g} µJ/image)")
-    ax2.bar(xs + 0.2, ann_uj, 0.4, label=f"ANN twin ({energy['ann_energy_j'] * 1e6:.3g} µJ/image)")
-    ax2.set_xticks(xs)
-    ax2.set_xticklabels(labels, rotation=60, ha="right", fontsize=7)
-    ax2.set_ylabel("energy per image (µJ)")
-    ax2.set_title("synaptic energy per layer")
-    ax2.legend()
-    ax2.grid(axis="y", alpha=0.3)
-    fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-def format_joules(value: float) -> str:
-    for unit, scale in (("J", 1.0), ("mJ", 1e-3), ("µJ", 1e-6), ("nJ", 1e-9), ("pJ", 1e-12)):
-        if abs(value) >= scale:
-            return f"{value / scale:.3g} {unit}"
-    return f"{value:.3g} J"
-
-
 def json_default(obj):
     if isinstance(obj, torch.Tensor):
         return obj.tolist()
@@ -176,7 +127,7 @@ def final_metrics(c: TrainConfig, model: nn.Module, test_set, history: List[Dict
 
     final = history[-1]
     images = test_batch(test_set, c.energy_images)
-    energy = measure_model_energy(model, c, images, "honest")
+    energy = measure_model_energy(model, c, images, "spike-driven")
     energy["images"] = int(images.shape[0])
     paper = measure_model_energy(model, c, images, "paper")
     train_s = sum(h["time_s"] for h in history)
@@ -187,7 +138,7 @@ def final_metrics(c: TrainConfig, model: nn.Module, test_set, history: List[Dict
         "epochs": len(history),
         "history": history,
         "firing_rates": energy["firing_rates"],
-        "energy_convention": "honest",
+        "energy_convention": "spike-driven",
         "energy_images": energy["images"],
         "energy_j": energy["energy_j"],
         "ann_energy_j": energy["ann_energy_j"],
