@@ -58,3 +58,63 @@ def test_the_checker_sees_relative_and_absolute_imports():
               "from .. import energy\nfrom snntorch_ms.data import load_dataset\n")
     assert _internal_imports(source, ("_neurons", "probe")) == {
         "models", "train", "_neurons", "energy", "data"}
+
+
+def _module_graph():
+    """Edges between the package's modules (``__init__`` files left out), counting
+    imports inside functions too."""
+    modules = {}
+    for path in PACKAGE.rglob("*.py"):
+        rel = path.relative_to(PACKAGE).with_suffix("").parts
+        modules[("snntorch_ms",) + rel] = path
+    names = {m for m in modules}
+
+    def resolve(parts):
+        parts = tuple(parts)
+        if parts in names and parts[-1] != "__init__":
+            return parts
+        return None
+
+    graph = {}
+    for mod, path in modules.items():
+        if mod[-1] == "__init__":
+            continue
+        package = mod[:-1]
+        edges = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = package[: len(package) - (node.level - 1)]
+                else:
+                    base = ()
+                target = base + tuple(node.module.split(".") if node.module else ())
+                if not target or target[0] != "snntorch_ms":
+                    continue
+                hit = resolve(target)
+                if hit:
+                    edges.add(hit)
+                for alias in node.names:  # "from . import fused_triton"
+                    hit = resolve(target + (alias.name,))
+                    if hit:
+                        edges.add(hit)
+        graph[mod] = edges - {mod}
+    return graph
+
+
+def test_no_import_cycle_between_modules():
+    graph = _module_graph()
+    assert graph[("snntorch_ms", "functional", "fused")] >= {
+        ("snntorch_ms", "functional", "fused_triton")}  # the graph sees function-level imports
+    cycles = []
+
+    def visit(node, stack):
+        for nxt in graph.get(node, ()):
+            if nxt in stack:
+                cycles.append(stack[stack.index(nxt):] + [nxt])
+            elif len(stack) < 12:
+                visit(nxt, stack + [nxt])
+
+    for start in graph:
+        visit(start, [start])
+    assert not cycles, "import cycles: " + "; ".join(
+        " -> ".join(".".join(m[1:]) for m in c) for c in cycles[:5])

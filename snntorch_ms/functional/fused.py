@@ -74,6 +74,9 @@ from typing import Callable, NamedTuple, Optional, Tuple
 import torch
 
 from . import fused_triton
+from ._fused_common import HALF_PI as _HALF_PI
+from ._fused_common import out_dtype as _out_dtype
+from ._fused_common import proj_scale as _proj_scale
 
 __all__ = [
     "FusedConfig",
@@ -86,7 +89,6 @@ __all__ = [
     "fused_compile_enabled",
 ]
 
-_HALF_PI = math.pi / 2
 _PROJECTIONS = ("sincos", "nested", "mean", "none")
 _RESETS = ("subtract", "zero", "none")
 
@@ -343,20 +345,6 @@ def _window(cfg: FusedConfig, t: torch.Tensor, p: int) -> torch.Tensor:
 
 def _groups(cfg: FusedConfig, x: torch.Tensor) -> int:
     return len(cfg.boxes) if cfg.layout == "map" else x.shape[1]
-
-
-def _proj_scale(name: str) -> float:
-    # sincos and nested carry a factor 2, folded into beta (exact: a power of two)
-    return 2.0 if name in ("sincos", "nested") else 1.0
-
-
-def _out_dtype(*tensors) -> torch.dtype:
-    # type promotion of the reference arithmetic: 0-dim parameters do not promote
-    dtypes = [t.dtype for t in tensors if t is not None and t.dim() > 0]
-    out = dtypes[0]
-    for d in dtypes[1:]:
-        out = torch.promote_types(out, d)
-    return out
 
 
 def _disjoint(cfg: FusedConfig) -> bool:

@@ -186,7 +186,8 @@ def triton_forward(cfg, x, carried, lat, beta, thr, theta, gsf):
         ...                           torch.zeros(2, 3, 2, 2, device="cuda"), None,
         ...                           one * 0.5, one, one * 0.5, one)  # doctest: +SKIP
     """
-    from .fused import _out_dtype, _proj_scale
+    from ._fused_common import out_dtype as _out_dtype
+    from ._fused_common import proj_scale as _proj_scale
 
     fwd, _ = _kernels()
     batch, groups, channels, height, width, h, w, boxes = _geometry(cfg, x)
@@ -225,7 +226,9 @@ def triton_backward(cfg, needs, x, carried, lat, beta, thr, theta, gsf, g_spk, g
         >>> grads = triton_backward(cfg, (True,) * 6, x, carried, None, beta, thr, theta,
         ...                         gsf, torch.ones_like(spk), None)  # doctest: +SKIP
     """
-    from .fused import _HALF_PI, _out_dtype, _proj_scale
+    from ._fused_common import HALF_PI as _HALF_PI
+    from ._fused_common import out_dtype as _out_dtype
+    from ._fused_common import proj_scale as _proj_scale
 
     _, bwd = _kernels()
     need_x, need_car, need_lat, need_beta, need_thr, need_theta = needs
