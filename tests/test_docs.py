@@ -72,6 +72,7 @@ MATH_FREE_NAMES = {
     "snntorch_ms.energy.display.format_joules",   # text formatting of a number
     "snntorch_ms.energy.display.format_report",   # the report as a text table
     "snntorch_ms.energy.display.plot_energy",     # the report as a figure
+    "snntorch_ms.energy.report.plot_energy",      # reads saved reports, then plots
 }
 
 

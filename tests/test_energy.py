@@ -575,6 +575,10 @@ def test_projleaky_neuron_energy_by_hand():
 
 def test_ann_elementwise_work_relu_and_batchnorm():
     ann = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
+    # positive weights: the ReLU's output is real-valued, so the second layer is MACs
+    # (with random weights it could be all zero, which the counter reads as binary)
+    nn.init.constant_(ann[0].weight, 0.3)
+    nn.init.constant_(ann[0].bias, 0.05)
     r = measure_energy(ann, torch.rand(2, 4) + 0.1)
     assert [(n.name, n.kind, n.updates, n.macs, n.acs) for n in r.neuron_rows] == [
         ("1", "relu", 6, 0, 6)]

@@ -55,7 +55,7 @@ from .counting import (
     neuron_work,
     projection_ops,
 )
-from .display import format_joules, format_report, plot_energy
+from .display import format_joules, format_report
 from .pricing import (
     BATCHNORM_MACS_PER_ELEMENT,
     CONVENTIONS,
@@ -79,6 +79,7 @@ from .report import (
     compare,
     energy_ratio,
     measure_energy,
+    plot_energy,
 )
 
 __all__ = [

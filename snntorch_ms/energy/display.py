@@ -159,10 +159,10 @@ def plot_energy(result: Union[Dict[str, Any], Any], path, title: Optional[str] =
     beside each, the ANN twin's when there is one. Uses matplotlib's Agg
     renderer without touching pyplot's global backend.
 
-    ``result`` is an :class:`~snntorch_ms.energy.EnergyReport` (or its
-    :meth:`~snntorch_ms.energy.EnergyReport.to_dict`), or the dict that
+    ``result`` is an :class:`~snntorch_ms.energy.EnergyReport`, or the dict that
     :func:`snntorch_ms.train.measure_model_energy` returns (``"report"`` and
-    ``"ann_report"``, reports or their dicts). Per-input figures divide by each
+    ``"ann_report"``); :func:`snntorch_ms.energy.plot_energy` also takes their
+    saved dicts (:meth:`~snntorch_ms.energy.EnergyReport.to_dict`). Per-input figures divide by each
     report's own ``batch_size``.
 
     Example::
@@ -247,16 +247,11 @@ def plot_energy(result: Union[Dict[str, Any], Any], path, title: Optional[str] =
 
 
 def _reports(result) -> Tuple[Any, Optional[Any]]:
-    from .report import EnergyReport
-
-    def as_report(value):
-        if value is None or isinstance(value, EnergyReport):
-            return value
-        return EnergyReport.from_dict(value)
-
+    # report objects only: turning saved dicts into reports is the report module's
+    # job (snntorch_ms.energy.plot_energy), so that display imports nothing of it
     if isinstance(result, dict) and "report" in result:
-        return as_report(result["report"]), as_report(result.get("ann_report"))
-    return as_report(result), None
+        return result["report"], result.get("ann_report")
+    return result, None
 
 
 def _parts(report, names: List[str]) -> Tuple[List[float], List[float]]:

@@ -52,6 +52,7 @@ __all__ = [
     "measure_energy",
     "energy_ratio",
     "compare",
+    "plot_energy",
 ]
 
 
@@ -565,3 +566,29 @@ def _check_comparable(a: EnergyReport, b: EnergyReport, with_neurons: bool = Fal
                          or a.fold_batchnorm != b.fold_batchnorm):
         raise ValueError("cannot compare neuron-internal energy priced with different "
                          "trig_macs / fold_batchnorm")
+
+
+def plot_energy(result, path, title=None):
+    """:func:`snntorch_ms.energy.display.plot_energy`, also for saved reports: a
+    report's :meth:`EnergyReport.to_dict` (or a dict holding them under
+    ``"report"`` / ``"ann_report"``, as ``metrics.json`` does) is read back first.
+
+    Example::
+
+        >>> import os, tempfile, torch
+        >>> from torch import nn
+        >>> rep = measure_energy(nn.Sequential(nn.Linear(4, 3)), torch.rand(2, 4))
+        >>> path = os.path.join(tempfile.mkdtemp(), "e.png")
+        >>> _ = plot_energy(rep.to_dict(), path)
+        >>> os.path.getsize(path) > 0
+        True
+    """
+    def as_report(value):
+        return EnergyReport.from_dict(value) if isinstance(value, dict) else value
+
+    if isinstance(result, dict) and "report" in result:
+        result = dict(result, report=as_report(result["report"]),
+                      ann_report=as_report(result.get("ann_report")))
+    else:
+        result = as_report(result)
+    return display.plot_energy(result, path, title)
