@@ -130,3 +130,39 @@ def test_ddp_two_cpu_processes(tmp_path):
     result = evaluate_checkpoint(out, device="cpu")
     assert result["images"] == 50
     assert abs(result["test_acc"] - m["test_acc"]) <= 2.0  # at most one image (batches differ)
+
+
+def test_schedule_is_torchs_and_equals_the_closed_form():
+    from snntorch_ms.train import make_scheduler
+
+    for total, warm in ((100, 10), (10, 0), (10, 1), (10, 2), (5, 5)):
+        opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.5)
+        sched = make_scheduler(opt, total, warm)
+        closed = WarmupCosine(total, warm)
+        for step in range(total + 1):
+            assert opt.param_groups[0]["lr"] == pytest.approx(0.5 * closed(step), abs=1e-12)
+            opt.step()
+            sched.step()
+
+
+def test_a_010_lambdalr_schedule_state_resumes_at_the_same_rate():
+    from snntorch_ms.train import make_scheduler
+    from snntorch_ms.train.checkpoint import load_scheduler_state
+
+    def optimizer():
+        return torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.05, momentum=0.9)
+
+    old_opt = optimizer()
+    old = torch.optim.lr_scheduler.LambdaLR(old_opt, WarmupCosine(40, 8))  # 0.1.0's schedule
+    for _ in range(13):
+        old_opt.step()
+        old.step()
+    new_opt = optimizer()
+    new = make_scheduler(new_opt, 40, 8)
+    new_opt.load_state_dict(old_opt.state_dict())
+    load_scheduler_state(new, old.state_dict())
+    for _ in range(40 - 13 + 1):  # to the end of the schedule
+        assert new_opt.param_groups[0]["lr"] == pytest.approx(old_opt.param_groups[0]["lr"],
+                                                              abs=1e-12)
+        old_opt.step(), new_opt.step()
+        old.step(), new.step()

