@@ -25,6 +25,9 @@ train: setup
 
 docs: setup
 	$(PY) -m sphinx -W --keep-going -q -b html docs docs/_build/html
+	@# math must render offline: MathJax from the build, never from a CDN
+	test -f docs/_build/html/_static/mathjax/tex-chtml.js
+	! grep -rlI --include='*.html' 'cdn.jsdelivr.net/npm/mathjax' docs/_build/html
 
 test: setup data
 	$(PY) -m pytest -q -p no:cacheprovider

@@ -44,6 +44,11 @@ extensions = [
     "sphinx.ext.mathjax",
     "sphinx.ext.viewcode",
     "myst_nb",
+    # MathJax 3 served from the build (_static/mathjax/), not from a CDN, so that math
+    # renders on a machine without internet; a packaged copy (PyPI's
+    # sphinx-mathjax-offline, MathJax 3.2.2, 6 MB) rather than Debian's libjs-mathjax,
+    # which is MathJax 2 and would need apt on every machine that builds the docs
+    "sphinx-mathjax-offline",
 ]
 
 # No intersphinx: it fetches inventories over the network and fails offline.
