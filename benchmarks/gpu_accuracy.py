@@ -22,7 +22,7 @@ Trainings (``--only`` picks some; names ``<config>-s<seed>``):
 The recipe is the CLI's (``snntorch-ms train --dataset fashion-mnist``): the config is
 built with :class:`snntorch_ms.train.TrainConfig` and :func:`resolve_config`, the
 network with :func:`build_from_config` (same initialisation per seed), the schedule is
-:class:`WarmupCosine` stepped per batch, the epoch seeds and the data order are the
+:func:`make_scheduler` stepped per batch, the epoch seeds and the data order are the
 CLI's (``EpochSampler``'s permutation of ``(seed, epoch)``), the last partial batch is
 kept, and a recipe's augmentation (``RandomCropFlip``, keyed by ``(seed, epoch, index)``)
 and mixup are reproduced on the GPU. What differs from the CLI's loop is only where the
@@ -335,7 +335,7 @@ def worker(args):
 
 
 def train_gpu(spec, args, device, record, progress, np, torch, F, data_mod, train_mod):
-    from snntorch_ms.train import WarmupCosine, build_from_config
+    from snntorch_ms.train import build_from_config, make_scheduler, mixup_loss
 
     cuda = device.type == "cuda"
     c = make_config(spec, args)
@@ -374,8 +374,8 @@ def train_gpu(spec, args, device, record, progress, np, torch, F, data_mod, trai
     optimizer, opt_impl = make_optimizer(c, model, cuda)
     bs = int(c.batch_size)
     steps_per_epoch = math.ceil(n_train / bs)
-    schedule = WarmupCosine(c.epochs * steps_per_epoch, round(c.warmup_epochs * steps_per_epoch))
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+    scheduler = make_scheduler(optimizer, c.epochs * steps_per_epoch,
+                               round(c.warmup_epochs * steps_per_epoch))
     amp = cuda and c.amp
     autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if amp else contextlib.nullcontext
     n_params = sum(p.numel() for p in model.parameters())
@@ -411,6 +411,7 @@ def train_gpu(spec, args, device, record, progress, np, torch, F, data_mod, trai
             if aug is not None:
                 sl = slice(i * bs, (i + 1) * bs)
                 x = gpu_crop_flip(x, dy[sl], dx[sl], fl[sl], aug.padding, (0.0 - mean) / std)
+            lam, perm = 1.0, None
             if c.mixup > 0:
                 lam = float(np.random.beta(c.mixup, c.mixup))
                 perm = torch.randperm(x.shape[0]).to(device)
@@ -419,15 +420,8 @@ def train_gpu(spec, args, device, record, progress, np, torch, F, data_mod, trai
                 torch.cuda.set_sync_debug_mode("warn")  # what synchronises, once, in the warnings
             with autocast():
                 logits = model(x)
-            logits = logits.float()
-            if c.mixup > 0:
-                loss = lam * F.cross_entropy(logits, y, label_smoothing=c.label_smoothing) + \
-                    (1.0 - lam) * F.cross_entropy(logits, y[perm], label_smoothing=c.label_smoothing)
-                pred = logits.argmax(1)
-                correct = lam * (pred == y).sum() + (1.0 - lam) * (pred == y[perm]).sum()
-            else:
-                loss = F.cross_entropy(logits, y, label_smoothing=c.label_smoothing)
-                correct = (logits.argmax(1) == y).sum()
+            # the CLI's loss and count, from the training package itself
+            loss, correct = mixup_loss(logits.float(), y, lam, perm, c.label_smoothing)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if c.grad_clip and c.grad_clip > 0:

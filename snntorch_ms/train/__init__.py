@@ -80,7 +80,7 @@ from .checkpoint import CHECKPOINT_NAME, CheckpointError, load_checkpoint, load_
 from .config import (OPTIMIZERS, RECIPE_DEFAULTS, ConfigError, TrainConfig, build_from_config,
                      resolve_config)
 from .loop import (WarmupCosine, evaluate, evaluate_checkpoint, load_sets, make_optimizer,
-                   make_scheduler, train, train_one_epoch)
+                   make_scheduler, mixup_loss, train, train_one_epoch)
 from .report import METRICS_NAME, measure_model_energy
 
 __all__ = [
@@ -92,6 +92,7 @@ __all__ = [
     "build_from_config",
     "train",
     "train_one_epoch",
+    "mixup_loss",
     "evaluate",
     "load_checkpoint",
     "load_trained_model",

@@ -20,8 +20,8 @@ from . import checkpoint as ckpt_mod
 from . import report, runtime
 from .config import TrainConfig, build_from_config, resolve_config
 
-__all__ = ["WarmupCosine", "make_scheduler", "train", "train_one_epoch", "evaluate",
-           "evaluate_checkpoint", "make_optimizer", "load_sets"]
+__all__ = ["WarmupCosine", "make_scheduler", "train", "train_one_epoch", "mixup_loss",
+           "evaluate", "evaluate_checkpoint", "make_optimizer", "load_sets"]
 
 
 class WarmupCosine:
@@ -146,15 +146,32 @@ def _shard(dataset, dist_info: runtime.Dist):
     return Subset(dataset, list(range(dist_info.rank, len(dataset), dist_info.world)))
 
 
-def _mixup_loss(logits, y, lam, perm, smoothing):
-    """Mixup's cross-entropy and its weighted count of correct predictions."""
+def mixup_loss(logits: torch.Tensor, y: torch.Tensor, lam: float = 1.0,
+               perm: Optional[torch.Tensor] = None, smoothing: float = 0.0):
+    r"""The recipe's loss of one batch and its (mixup-weighted) count of correct
+    predictions, a float64 tensor on the logits' device (no host sync):
+
+    .. math:: L = \lambda\, \mathrm{CE}(z, y) + (1 - \lambda)\, \mathrm{CE}(z, y_\pi),
+              \qquad n_{\rm correct} = \lambda\, \#[\hat y = y] + (1 - \lambda)\,
+              \#[\hat y = y_\pi]
+
+    with ``perm`` (:math:`\pi`) None: plain cross-entropy and count.
+
+    Example::
+
+        >>> z = torch.tensor([[2.0, 0.0], [0.0, 2.0]])
+        >>> loss, n = mixup_loss(z, torch.tensor([0, 0]), 0.75, torch.tensor([1, 0]))
+        >>> round(float(n), 2)
+        1.0
+    """
+    pred = logits.argmax(1)
     if perm is None:
         loss = F.cross_entropy(logits, y, label_smoothing=smoothing)
-        return loss, (logits.argmax(1) == y).sum().item()
+        return loss, (pred == y).sum(dtype=torch.float64)
     loss = lam * F.cross_entropy(logits, y, label_smoothing=smoothing) + \
         (1.0 - lam) * F.cross_entropy(logits, y[perm], label_smoothing=smoothing)
-    pred = logits.argmax(1)
-    correct = lam * (pred == y).sum().item() + (1.0 - lam) * (pred == y[perm]).sum().item()
+    correct = lam * (pred == y).sum(dtype=torch.float64) + \
+        (1.0 - lam) * (pred == y[perm]).sum(dtype=torch.float64)
     return loss, correct
 
 
@@ -195,7 +212,7 @@ def train_one_epoch(net: nn.Module, loader, optimizer, scheduler, c: TrainConfig
             x = lam * x + (1.0 - lam) * x[perm]
         with runtime.autocast(device, c.amp):
             logits = net(x)
-        loss, correct = _mixup_loss(logits.float(), y, lam, perm, c.label_smoothing)
+        loss, correct = mixup_loss(logits.float(), y, lam, perm, c.label_smoothing)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if c.grad_clip and c.grad_clip > 0:
