@@ -68,23 +68,25 @@ def _probe_maps(net: nn.Module, example) -> Dict[str, bool]:
     return seen
 
 
-def _choose(where: Where, names: List[str], example) -> Dict[str, bool]:
+def _choose(where: Where, net: nn.Module, leakies: List[Tuple[str, Leaky]],
+            example) -> Dict[str, bool]:
+    """For each Leaky's name: whether it gets windows."""
+    names = [name for name, _ in leakies]
     if isinstance(where, str):
         if where not in WHERE:
             raise ValueError(f"unknown where={where!r}: expected one of {WHERE}, a callable "
                              "f(name, leaky) -> bool, or a collection of module names")
-        if where == "all":
-            return {n: True for n in names}
-        if where == "none":
-            return {n: False for n in names}
+        if where != "maps":
+            return {n: where == "all" for n in names}
         if example is None:
             raise ValueError(
                 "where='maps' needs an example input to see which neurons receive maps: "
                 "pass example=<a batch the network accepts>, or say where windows go "
                 "(where='all', 'none', a callable or a collection of module names)")
-        return {n: False for n in names}  # filled by the probe
+        # a Leaky that never ran on the example stays Leaky-exact
+        return {n: False for n in names} | _probe_maps(net, example)
     if callable(where):
-        return {n: None for n in names}  # decided per module below
+        return {name: bool(where(name, m)) for name, m in leakies}
     chosen = set(where)
     unknown = sorted(chosen - set(names))
     if unknown:
@@ -210,12 +212,7 @@ def convert_leaky(net: nn.Module, example=None, *, where: Where = "maps",
         raise ValueError("net is itself a snntorch.Leaky, which cannot be replaced in place: "
                          "build the ProjLeaky directly, or convert a module that holds it")
     leakies = _leaky_modules(net)
-    names = [name for name, _ in leakies]
-    windowed = _choose(where, names, example)
-    if where == "maps":
-        windowed.update(_probe_maps(net, example))
-    elif callable(where) and not isinstance(where, str):
-        windowed = {name: bool(where(name, m)) for name, m in leakies}
+    windowed = _choose(where, net, leakies, example)
 
     replaced: Dict[int, ProjLeaky] = {}
     for name, leaky in leakies:

@@ -29,10 +29,6 @@ CONDENSE = ("or", "mean")
 OWN_KEYWORDS = ("theta", "windows", "groups", "projection", "condense", "learn_theta",
                 "fused")
 
-_BOOL_FLAGS = ("surrogate_disable", "init_hidden", "inhibition", "learn_beta",
-               "learn_threshold", "output", "learn_graded_spikes_factor", "reset_delay")
-
-
 def _per_channel_length(value: torch.Tensor):
     """``None`` for a scalar (one element, at most one dimension), ``C`` for a
     per-channel ``[C]`` or ``[C, 1, 1]``, ``-1`` for any other shape."""
@@ -233,10 +229,10 @@ class ProjLeaky(Leaky):
                      learn_threshold=learn_threshold, output=output,
                      learn_graded_spikes_factor=learn_graded_spikes_factor,
                      reset_delay=reset_delay)
-        for flag in _BOOL_FLAGS:
-            if isinstance(flags[flag], str):
+        for flag, value in flags.items():
+            if isinstance(value, str):
                 raise TypeError(
-                    f"{flag} must be a bool, got {flags[flag]!r}; ProjLeaky's own parameters "
+                    f"{flag} must be a bool, got {value!r}; ProjLeaky's own parameters "
                     f"({', '.join(OWN_KEYWORDS)}) are keyword-only since 0.2.0"
                 )
         if reset_mechanism not in RESET_MECHANISMS:
