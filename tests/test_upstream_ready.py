@@ -11,29 +11,31 @@ PACKAGE = Path(__file__).resolve().parents[1] / "snntorch_ms"
 CORE = {"_neurons", "functional", "surrogate", "export"}
 
 
-def _internal_imports(source: str, rel):
-    """The first-level package modules that ``source`` imports (``models``,
-    ``functional``...); ``rel`` is the file's module path inside the package."""
-    tree = ast.parse(source)
-    found = set()
-    for node in ast.walk(tree):
+def _import_targets(source: str, rel):
+    """Every dotted name under ``snntorch_ms`` that ``source`` imports, as a tuple
+    (``from .x import y`` gives both ``x`` and ``x.y``: y may be a module); ``rel``
+    is the file's module path inside the package. Imports inside functions count."""
+    package = ("snntorch_ms",) + tuple(rel[:-1])
+    for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.ImportFrom):
-            if node.level:  # relative: resolve against the file's package
-                base = list(rel[:-1])[: len(rel) - node.level] if node.level > 1 else list(rel[:-1])
-                parts = base + (node.module.split(".") if node.module else [])
-                if not parts:  # "from .. import x" at the top: x is a first-level module
-                    found.update(a.name for a in node.names)
-                else:
-                    found.add(parts[0])
-            elif node.module and node.module.split(".")[0] == "snntorch_ms":
-                parts = node.module.split(".")[1:]
-                found.update([parts[0]] if parts else [a.name for a in node.names])
+            base = package[: len(package) - (node.level - 1)] if node.level else ()
+            target = base + tuple(node.module.split(".") if node.module else ())
+            if not target or target[0] != "snntorch_ms":
+                continue
+            yield target
+            for alias in node.names:
+                yield target + (alias.name,)
         elif isinstance(node, ast.Import):
             for alias in node.names:
-                parts = alias.name.split(".")
-                if parts[0] == "snntorch_ms" and len(parts) > 1:
-                    found.add(parts[1])
-    return found
+                parts = tuple(alias.name.split("."))
+                if parts[0] == "snntorch_ms":
+                    yield parts
+
+
+def _internal_imports(source: str, rel):
+    """The first-level package modules that ``source`` imports (``models``,
+    ``functional``...)."""
+    return {t[1] for t in _import_targets(source, rel) if len(t) > 1}
 
 
 def _core_files():
@@ -63,41 +65,14 @@ def test_the_checker_sees_relative_and_absolute_imports():
 def _module_graph():
     """Edges between the package's modules (``__init__`` files left out), counting
     imports inside functions too."""
-    modules = {}
-    for path in PACKAGE.rglob("*.py"):
-        rel = path.relative_to(PACKAGE).with_suffix("").parts
-        modules[("snntorch_ms",) + rel] = path
-    names = {m for m in modules}
-
-    def resolve(parts):
-        parts = tuple(parts)
-        if parts in names and parts[-1] != "__init__":
-            return parts
-        return None
-
+    modules = {("snntorch_ms",) + path.relative_to(PACKAGE).with_suffix("").parts: path
+               for path in PACKAGE.rglob("*.py")}
     graph = {}
     for mod, path in modules.items():
         if mod[-1] == "__init__":
             continue
-        package = mod[:-1]
-        edges = set()
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom):
-                if node.level:
-                    base = package[: len(package) - (node.level - 1)]
-                else:
-                    base = ()
-                target = base + tuple(node.module.split(".") if node.module else ())
-                if not target or target[0] != "snntorch_ms":
-                    continue
-                hit = resolve(target)
-                if hit:
-                    edges.add(hit)
-                for alias in node.names:  # "from . import fused_triton"
-                    hit = resolve(target + (alias.name,))
-                    if hit:
-                        edges.add(hit)
-        graph[mod] = edges - {mod}
+        targets = set(_import_targets(path.read_text(), mod[1:]))
+        graph[mod] = {t for t in targets if t in modules and t != mod}
     return graph
 
 
