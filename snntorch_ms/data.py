@@ -28,12 +28,17 @@ Recipes (``recipe=``):
 * ``"paper"``: for training sets, the augmentation of Yao et al. (ACML 2023):
   random crop with zero padding (4 pixels for CIFAR and Tiny-ImageNet, 2 for the
   grey 16/28-pixel sets) and a random horizontal flip (not for digits and MNIST,
-  whose classes are not mirror-symmetric). Test sets are never augmented. Mixup is
-  done by the training loop, not here.
+  whose classes are not mirror-symmetric). Test sets are never augmented. Mixup
+  (:class:`KeyedMixUp`) is applied to batches by the training loop.
+
+The transforms are torchvision's (``v2.RandomCrop``, ``v2.RandomHorizontalFlip``,
+``v2.MixUp``); they draw from torch's generator, which :func:`keyed_rng` seeds per
+draw and restores afterwards.
 
 Reproducibility: the random crop and flip of an image are a pure function of
 ``(seed, epoch, index)``, never of a global random state, so they are identical
-with any number of workers, in any process. Loaders made by :func:`make_loader`
+with any number of workers, in any process (for one torchvision version: another
+version may draw differently). Loaders made by :func:`make_loader`
 shuffle with a permutation that depends only on ``(seed, epoch)``. Call
 :func:`set_epoch` at the start of every epoch (as with
 :class:`~torch.utils.data.distributed.DistributedSampler`); a run resumed at epoch
@@ -73,6 +78,8 @@ __all__ = [
     "TensorImageDataset",
     "ImageFileDataset",
     "RandomCropFlip",
+    "KeyedMixUp",
+    "keyed_rng",
     "EpochSampler",
     "dataset_info",
     "load_dataset",
@@ -223,7 +230,7 @@ def dataset_info(name: str) -> DatasetInfo:
 
 
 # ---------------------------------------------------------------------------
-# deterministic augmentation
+# deterministic augmentation: torchvision's transforms, drawn from a key
 # ---------------------------------------------------------------------------
 
 _MASK64 = (1 << 64) - 1
@@ -244,13 +251,47 @@ def _mix(*values: int) -> int:
     return h
 
 
-class RandomCropFlip:
-    """Random crop with zero padding and optional horizontal flip, keyed by an integer.
+@contextmanager
+def keyed_rng(key: int):
+    """Run the block with torch's CPU generator seeded by ``key``; restore it after.
 
-    Equivalent to torchvision's ``RandomCrop(size, padding=padding)`` followed by
-    ``RandomHorizontalFlip()`` on an un-normalised image (padding is black), but the
-    random choices come from ``key`` instead of a global random state, so the
-    result is reproducible in any process.
+    torchvision's random transforms draw from that generator: inside the block
+    their draws are a pure function of ``key`` (an ``int``, taken modulo
+    :math:`2^{64}`), and the random state outside the block is left as it was.
+
+    Example::
+
+        >>> with keyed_rng(7):
+        ...     a = torch.rand(2)
+        >>> with keyed_rng(7):
+        ...     b = torch.rand(2)
+        >>> torch.equal(a, b)
+        True
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.default_generator.manual_seed(int(key) & _MASK64)
+        yield
+
+
+def _v2():
+    try:
+        from torchvision.transforms import v2
+    except ImportError as err:  # pragma: no cover - torchvision is a 'train' extra
+        raise ImportError(
+            f"augmentation needs torchvision >= 0.16 (pip install 'snntorch-ms[train]'): {err}"
+        ) from err
+    return v2
+
+
+class RandomCropFlip:
+    """torchvision's ``v2.RandomCrop(size, padding)`` then ``v2.RandomHorizontalFlip()``,
+    drawn from an integer key.
+
+    The crop pads the image with ``padding`` black pixels on each side and cuts a
+    random window of the image's own size out of it; the flip mirrors it with
+    probability 1/2. Both are torchvision's own transforms, run under
+    :func:`keyed_rng`, so the result is a pure function of ``(image, key)`` in
+    any process (the key of a dataset image is ``(seed, epoch, index)``).
 
     :param padding: pixels of zero padding on each side before cropping back to
         the original size (0 disables the crop). Defaults to 4.
@@ -260,7 +301,7 @@ class RandomCropFlip:
     :raises ValueError: if ``padding`` is negative.
 
     Calling it, ``aug(image, key)``, augments ``image`` (``[C, H, W]``, before
-    normalisation) with the draw ``key`` (an ``int``).
+    normalisation, so the padding is black) with the draw ``key`` (an ``int``).
 
     Example::
 
@@ -270,6 +311,8 @@ class RandomCropFlip:
         True
         >>> aug(x, key=7).shape
         torch.Size([1, 3, 3])
+        >>> [type(t).__name__ for t in RandomCropFlip(4).transform(32, 32).transforms]
+        ['RandomCrop', 'RandomHorizontalFlip']
     """
 
     def __init__(self, padding: int = 4, flip: bool = True) -> None:
@@ -277,28 +320,80 @@ class RandomCropFlip:
             raise ValueError(f"padding must be >= 0, got {padding}")
         self.padding = int(padding)
         self.flip = bool(flip)
+        self._transforms: dict = {}
+
+    def transform(self, height: int, width: int):
+        """The torchvision transform applied to images of ``height x width`` (cached).
+
+        :rtype: torchvision.transforms.v2.Compose
+        """
+        size = (int(height), int(width))
+        if size not in self._transforms:
+            v2 = _v2()
+            steps = [v2.RandomCrop(size, padding=self.padding, fill=0)] if self.padding else []
+            steps += [v2.RandomHorizontalFlip(0.5)] if self.flip else []
+            self._transforms[size] = v2.Compose(steps)
+        return self._transforms[size]
 
     def __call__(self, image: torch.Tensor, key: int) -> torch.Tensor:
         """Augment ``image`` (``[C, H, W]``, values before normalisation) with the draw ``key``."""
-        p = self.padding
-        if p:
-            dy = key % (2 * p + 1) - p
-            dx = (key >> 16) % (2 * p + 1) - p
-            if dy or dx:
-                h, w = image.shape[-2:]
-                out = torch.zeros_like(image)
-                ys, yd = max(dy, 0), max(-dy, 0)
-                xs, xd = max(dx, 0), max(-dx, 0)
-                hh, ww = h - abs(dy), w - abs(dx)
-                if hh > 0 and ww > 0:
-                    out[..., yd : yd + hh, xd : xd + ww] = image[..., ys : ys + hh, xs : xs + ww]
-                image = out
-        if self.flip and (key >> 32) & 1:
-            image = image.flip(-1)
-        return image
+        if not (self.padding or self.flip):
+            return image
+        transform = self.transform(*image.shape[-2:])
+        with keyed_rng(key):
+            return transform(image)
 
     def __repr__(self) -> str:
         return f"RandomCropFlip(padding={self.padding}, flip={self.flip})"
+
+
+class KeyedMixUp:
+    r"""torchvision's ``v2.MixUp`` on a batch, drawn from an integer key.
+
+    .. math::
+
+        \lambda \sim \mathrm{Beta}(\alpha, \alpha), \qquad
+        \tilde x_i = \lambda x_i + (1 - \lambda)\, x_{i-1}, \qquad
+        \tilde t_i = \lambda\, e_{y_i} + (1 - \lambda)\, e_{y_{i-1}}
+
+    (the partner of each image is the one before it in the batch, which the
+    loader has shuffled; :math:`e_y` is the one-hot vector of class :math:`y`).
+    ``mix(images, labels, key)`` returns ``(mixed images, soft labels [B, K])``;
+    the draw of :math:`\lambda` is a pure function of ``key``
+    (:meth:`key` of ``(seed, epoch, step, rank)`` in the training loop), so a
+    resumed run mixes its batches as a fresh run does. The images may live on
+    any device; :math:`\lambda` is drawn on the CPU.
+
+    :param alpha: the Beta parameter :math:`\alpha > 0` (the paper: 0.1).
+    :type alpha: float
+    :param num_classes: classes :math:`K` of the soft labels.
+    :type num_classes: int
+
+    Example::
+
+        >>> mix = KeyedMixUp(0.1, num_classes=3)
+        >>> x, t = mix(torch.ones(2, 1, 2, 2), torch.tensor([0, 2]), key=5)
+        >>> t.shape, bool(torch.allclose(t.sum(1), torch.ones(2)))
+        (torch.Size([2, 3]), True)
+    """
+
+    def __init__(self, alpha: float, num_classes: int) -> None:
+        self.alpha = float(alpha)
+        self.num_classes = int(num_classes)
+        self.mixup = _v2().MixUp(alpha=self.alpha, num_classes=self.num_classes)
+
+    @staticmethod
+    def key(seed: int, epoch: int, step: int, rank: int = 0) -> int:
+        """The draw of batch ``step`` of ``epoch`` on process ``rank`` of a run with ``seed``."""
+        return _mix(seed, epoch, step, rank, 0x313C)
+
+    def __call__(self, images: torch.Tensor, labels: torch.Tensor, key: int):
+        """Mix a batch ``[B, ...]`` with labels ``[B]``: ``(images, soft labels [B, K])``."""
+        with keyed_rng(key):
+            return self.mixup(images, labels)
+
+    def __repr__(self) -> str:
+        return f"KeyedMixUp(alpha={self.alpha}, num_classes={self.num_classes})"
 
 
 def train_augmentation(name: str, recipe: str = "paper") -> Optional[RandomCropFlip]:
@@ -337,7 +432,7 @@ class ImageDataset(Dataset):
     """Base class: scales, augments and normalises images; yields ``(tensor, int)``.
 
     Subclasses implement :meth:`raw_image` (``[C, H, W]``, ``uint8`` or float in
-    [0, 1]) and set :attr:`targets` (a ``long`` tensor). Augmentation, if any, is a
+    [0, 1]) and set ``targets`` (a ``long`` tensor). Augmentation, if any, is a
     function of ``(seed, epoch, index)``; change the epoch with :meth:`set_epoch`
     (or :func:`set_epoch` on a loader).
 
@@ -746,46 +841,48 @@ def _load_mnist_like(name: str, root: Path, train: bool, download: bool, augment
 
 
 # ---------------------------------------------------------------------------
-# CIFAR-10 / CIFAR-100 (python pickles, read directly)
+# CIFAR-10 / CIFAR-100 (torchvision's layout, read by format, not by checksum)
 # ---------------------------------------------------------------------------
 
-_CIFAR = {
-    "cifar10": dict(
-        folder="cifar-10-batches-py",
-        url="https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
-        md5="c58f30108f718f92721af3b95e74349a",
-        train=[f"data_batch_{i}" for i in range(1, 6)],
-        test=["test_batch"],
-        meta=("batches.meta", "label_names"),
-        label_key="labels",
-    ),
-    "cifar100": dict(
-        folder="cifar-100-python",
-        url="https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz",
-        md5="eb9058c3a382ffc7106e4002c42a8d85",
-        train=["train"],
-        test=["test"],
-        meta=("meta", "fine_label_names"),
-        label_key="fine_labels",
-    ),
-}
+_CIFAR = ("cifar10", "cifar100")
 
 
-def _unpickle(path: Path) -> dict:
-    with open(path, "rb") as f:
-        entry = pickle.load(f, encoding="latin1")
-    return {k.decode("latin1") if isinstance(k, bytes) else k: v for k, v in entry.items()}
+def _cifar_layout(name: str):
+    """torchvision's CIFAR class: folder, file lists, meta file, URL, archive and its md5."""
+    try:
+        from torchvision import datasets as tvd
+    except ImportError as err:  # pragma: no cover - torchvision is a 'train' extra
+        raise ImportError(f"dataset {name!r} needs torchvision: pip install torchvision") from err
+    return tvd.CIFAR10 if name == "cifar10" else tvd.CIFAR100
+
+
+def _unpickle(path: Path, keys: Sequence[str]) -> dict:
+    """A CIFAR pickle as a dict with str keys, or :class:`DatasetCorruptError`."""
+    try:
+        with open(path, "rb") as f:
+            entry = pickle.load(f, encoding="latin1")
+        entry = {k.decode("latin1") if isinstance(k, bytes) else k: v for k, v in entry.items()}
+    except (OSError, EOFError, ValueError, TypeError, AttributeError, pickle.UnpicklingError) as err:
+        raise DatasetCorruptError(
+            f"{path} is corrupt: not a CIFAR pickle ({type(err).__name__}: {err}); "
+            "replace it with the file of the official archive") from err
+    missing = [k for k in keys if k not in entry]
+    if missing:
+        raise DatasetCorruptError(
+            f"{path} is corrupt: its dict lacks {', '.join(map(repr, missing))}; "
+            "replace it with the file of the official archive")
+    return entry
 
 
 def _load_cifar(name: str, root: Path, train: bool, download: bool, augment) -> TensorImageDataset:
-    spec = _CIFAR[name]
-    folder = root / spec["folder"]
-    needed = spec["train"] + spec["test"]
-    tarball = os.path.basename(spec["url"])
+    layout = _cifar_layout(name)
+    folder = root / layout.base_folder
+    needed = [f for f, _ in layout.train_list + layout.test_list]
+    tarball = layout.filename
     what = (
-        f"{name} not found: put {spec['folder']}/ ({', '.join(needed)}, {spec['meta'][0]}) "
-        f"in {root}/, i.e. {folder}/, or the archive {tarball} in {root}/; "
-        f"get it from https://www.cs.toronto.edu/~kriz/cifar.html ({spec['url']})."
+        f"{name} not found: put {layout.base_folder}/ ({', '.join(needed)}, "
+        f"{layout.meta['filename']}) in {root}/, i.e. {folder}/, or the archive {tarball} in "
+        f"{root}/; get it from https://www.cs.toronto.edu/~kriz/cifar.html ({layout.url})."
     )
 
     def missing():
@@ -803,21 +900,30 @@ def _load_cifar(name: str, root: Path, train: bool, download: bool, augment) -> 
     if missing():
         if not download:
             raise DatasetNotFoundError(f"{what}\nMissing: {', '.join(missing())}.")
-        _download(spec["url"], root, tarball, spec["md5"], what)
+        _download(layout.url, root, tarball, layout.tgz_md5, what)
         if missing():
             raise DatasetNotFoundError(f"{what}\nStill missing after download: {', '.join(missing())}.")
 
+    label_key = "labels" if name == "cifar10" else "fine_labels"
     data, labels = [], []
-    for fname in spec["train"] if train else spec["test"]:
-        entry = _unpickle(folder / fname)
-        data.append(np.asarray(entry["data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
-        key = spec["label_key"] if spec["label_key"] in entry else "labels"
-        labels.extend(int(v) for v in entry[key])
+    for fname, _md5 in layout.train_list if train else layout.test_list:
+        entry = _unpickle(folder / fname, ("data", label_key))
+        try:
+            data.append(np.asarray(entry["data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
+        except ValueError as err:
+            raise DatasetCorruptError(
+                f"{folder / fname} is corrupt: its 'data' is not rows of 3 x 32 x 32 bytes "
+                f"({err}); replace it with the file of the official archive") from err
+        labels.extend(int(v) for v in entry[label_key])
     images = torch.from_numpy(np.concatenate(data))
+    if len(labels) != len(images):
+        raise DatasetCorruptError(
+            f"{folder}: {len(images)} images but {len(labels)} labels in "
+            f"{', '.join(f for f, _ in (layout.train_list if train else layout.test_list))}")
     classes = None
-    meta_file, meta_key = spec["meta"]
-    if (folder / meta_file).is_file():
-        classes = [str(c) for c in _unpickle(folder / meta_file)[meta_key]]
+    meta = folder / layout.meta["filename"]
+    if meta.is_file():
+        classes = [str(c) for c in _unpickle(meta, (layout.meta["key"],))[layout.meta["key"]]]
     return TensorImageDataset(images, torch.tensor(labels), _INFO[name], augment, classes=classes)
 
 
@@ -827,7 +933,6 @@ def _load_cifar(name: str, root: Path, train: bool, download: bool, augment) -> 
 
 _TINY_URL = "http://cs231n.stanford.edu/tiny-imagenet-200.zip"
 _TINY_MD5 = "90528d7ca1a48142e341f4ef8d21d0de"
-_IMAGE_EXT = (".jpeg", ".jpg", ".png")
 
 
 def _tiny_layout(root: Path) -> str:
@@ -839,10 +944,15 @@ def _tiny_layout(root: Path) -> str:
     )
 
 
-def _list_images(folder: Path) -> list:
-    if not folder.is_dir():
-        return []
-    return sorted(e.path for e in os.scandir(folder) if e.is_file() and e.name.lower().endswith(_IMAGE_EXT))
+def _class_folders(folder: Path, index: dict, what: str) -> list:
+    """``(path, label)`` of the images under ``folder/<wnid>/`` (any depth), by
+    torchvision's :func:`~torchvision.datasets.folder.make_dataset` (ImageFolder's)."""
+    from torchvision.datasets.folder import IMG_EXTENSIONS, make_dataset
+
+    try:
+        return make_dataset(str(folder), index, extensions=IMG_EXTENSIONS)
+    except FileNotFoundError as err:  # a wnid without images
+        raise DatasetNotFoundError(f"{what}\n{folder}: {err}") from err
 
 
 def _load_tiny(root: Path, train: bool, download: bool, augment) -> ImageFileDataset:
@@ -856,9 +966,10 @@ def _load_tiny(root: Path, train: bool, download: bool, augment) -> ImageFileDat
     if not present() and zip_path.is_file():
         import zipfile
 
+        from torchvision.datasets.utils import extract_archive
+
         try:
-            with zipfile.ZipFile(zip_path) as zf:
-                zf.extractall(root)
+            extract_archive(str(zip_path), str(root))
         except (OSError, zipfile.BadZipFile) as err:
             raise DatasetNotFoundError(f"{what}\n{zip_path} could not be extracted: {err}") from err
     if not present():
@@ -872,10 +983,7 @@ def _load_tiny(root: Path, train: bool, download: bool, augment) -> ImageFileDat
     index = {w: i for i, w in enumerate(wnids)}
     samples = []
     if train:
-        for w in wnids:
-            folder = base / "train" / w
-            files = _list_images(folder / "images") or _list_images(folder)
-            samples.extend((p, index[w]) for p in files)
+        samples = _class_folders(base / "train", index, what)
     else:
         ann = base / "val" / "val_annotations.txt"
         if ann.is_file():
@@ -891,10 +999,7 @@ def _load_tiny(root: Path, train: bool, download: bool, augment) -> ImageFileDat
                     raise DatasetNotFoundError(f"{what}\nMissing validation image {path}.")
                 samples.append((str(path), index[w]))
         else:  # val re-sorted into val/<wnid>/(images/) folders by some scripts
-            for w in wnids:
-                folder = base / "val" / w
-                files = _list_images(folder / "images") or _list_images(folder)
-                samples.extend((p, index[w]) for p in files)
+            samples = _class_folders(base / "val", index, what)
     if not samples:
         raise DatasetNotFoundError(f"{what}\nNo images found under {base / ('train' if train else 'val')}.")
     return ImageFileDataset(samples, _INFO["tiny-imagenet"], augment, classes=wnids)

@@ -118,23 +118,76 @@ def test_paper_recipe_digits_augments_train_only():
     assert not torch.equal(before, after)
 
 
-def test_random_crop_flip_matches_shift():
-    x = torch.arange(16.0).view(1, 4, 4)
-    aug = RandomCropFlip(padding=1, flip=False)
-    seen = set()
-    for key in (data._mix(k) for k in range(200)):
+def _shift(x, dy, dx):
+    """out[i, j] = x[i + dy, j + dx], 0 outside: a crop of the zero-padded image."""
+    ref = torch.zeros_like(x)
+    h, w = x.shape[-2:]
+    for i in range(h):
+        for j in range(w):
+            if 0 <= i + dy < h and 0 <= j + dx < w:
+                ref[..., i, j] = x[..., i + dy, j + dx]
+    return ref
+
+
+def test_random_crop_flip_is_torchvisions_crop_and_flip_drawn_from_the_key():
+    from torchvision.transforms import v2
+
+    x = torch.arange(1.0, 17.0).view(1, 4, 4)
+    aug = RandomCropFlip(padding=1, flip=True)
+    shifts = {(dy, dx): _shift(x, dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)}
+    seen, flips = {}, 0
+    state = torch.get_rng_state()
+    for k in range(400):
+        key = data._mix(k)
         out = aug(x, key)
-        dy, dx = key % 3 - 1, (key >> 16) % 3 - 1
-        seen.add((dy, dx))
-        ref = torch.zeros_like(x)
-        for i in range(4):
-            for j in range(4):
-                if 0 <= i + dy < 4 and 0 <= j + dx < 4:
-                    ref[0, i, j] = x[0, i + dy, j + dx]
+        assert torch.equal(out, aug(x, key))  # a pure function of the key
+        # the same as torchvision's own transforms seeded with the key
+        torch.manual_seed(key)
+        ref = v2.RandomHorizontalFlip()(v2.RandomCrop(4, padding=1)(x))
         assert torch.equal(out, ref)
-    assert len(seen) == 9
-    flips = sum(torch.equal(RandomCropFlip(0, True)(x, k), x.flip(-1)) for k in range(0, 1 << 36, 1 << 31))
-    assert 0 < flips < 32
+        # and it is one of the 9 shifts, mirrored or not
+        flipped = not any(torch.equal(out, s) for s in shifts.values())
+        flips += flipped
+        plain = out.flip(-1) if flipped else out
+        (shift,) = [d for d, s in shifts.items() if torch.equal(plain, s)]
+        seen[shift] = seen.get(shift, 0) + 1
+    torch.set_rng_state(state)
+    assert len(seen) == 9 and min(seen.values()) > 20  # 400 / 9 = 44 each on average
+    assert 160 < flips < 240  # p = 1/2
+    # keyed_rng leaves the global generator where it was
+    torch.manual_seed(3)
+    before = torch.get_rng_state()
+    aug(x, 123)
+    assert torch.equal(torch.get_rng_state(), before)
+    # no crop and no flip: the image itself
+    assert RandomCropFlip(0, False)(x, 5) is x
+
+
+def test_keyed_mixup_is_torchvisions_mixup_drawn_from_the_key():
+    from snntorch_ms.data import KeyedMixUp
+
+    mix = KeyedMixUp(0.4, num_classes=3)
+    x = torch.tensor([1.0, 10.0, 100.0]).view(3, 1, 1, 1)
+    y = torch.tensor([0, 2, 2])
+    xm, t = mix(x, y, key=11)
+    # lambda from the soft label of image 0 (class 0, its partner is image 2, class 2)
+    lam = float(t[0, 0])
+    assert 0.0 < lam < 1.0
+    # partner = the image before in the batch: x_i <- lam x_i + (1 - lam) x_{i-1}
+    expect = torch.tensor([lam * 1 + (1 - lam) * 100, lam * 10 + (1 - lam) * 1,
+                           lam * 100 + (1 - lam) * 10]).view(3, 1, 1, 1)
+    assert torch.allclose(xm, expect, rtol=1e-6)
+    assert torch.allclose(t, torch.tensor([[lam, 0, 1 - lam], [1 - lam, 0, lam], [0, 0, 1.0]]))
+    xm2, t2 = mix(x, y, key=11)
+    assert torch.equal(xm, xm2) and torch.equal(t, t2)
+    assert not torch.equal(mix(x, y, key=12)[1], t)
+    # the key of a batch depends on (seed, epoch, step, rank), each of them
+    keys = {KeyedMixUp.key(*a) for a in ((0, 0, 0, 0), (1, 0, 0, 0), (0, 1, 0, 0), (0, 0, 1, 0),
+                                         (0, 0, 0, 1))}
+    assert len(keys) == 5
+    # lambda ~ Beta(0.4, 0.4): mean 1/2, variance 1 / (4 (2 alpha + 1)) = 0.1389
+    lams = torch.tensor([float(mix(x, y, key=k)[1][0, 0]) for k in range(2000)])
+    assert abs(lams.mean().item() - 0.5) < 0.03 and abs(lams.var().item() - 0.1389) < 0.015
 
 
 # ---------------------------------------------------------------- subset / loader
@@ -314,6 +367,25 @@ def test_cifar10_from_user_pickles(tmp_path):
     assert paper.augment.padding == 4 and paper.augment.flip
 
 
+def test_cifar_files_in_the_wrong_format_are_named(tmp_path):
+    """Our reader behind torchvision's layout: by format (torchvision's reader
+    refuses any file whose md5 is not the official one, as these are)."""
+    from snntorch_ms.data import DatasetCorruptError
+
+    folder = _write_cifar10(tmp_path)
+    batch = folder / "data_batch_2"
+    batch.write_bytes(batch.read_bytes()[:100])
+    with pytest.raises(DatasetCorruptError, match=f"{batch} is corrupt: not a CIFAR pickle"):
+        load_dataset("cifar10", root=tmp_path, train=True, download=False)
+    assert len(load_dataset("cifar10", root=tmp_path, train=False, download=False)) == 4
+    _pickle(batch, {"labels": [1, 2], "data": np.zeros((2, 100), dtype=np.uint8)})
+    with pytest.raises(DatasetCorruptError, match="not rows of 3 x 32 x 32 bytes"):
+        load_dataset("cifar10", root=tmp_path, train=True, download=False)
+    _pickle(batch, {"data": np.zeros((2, 3072), dtype=np.uint8)})
+    with pytest.raises(DatasetCorruptError, match="lacks 'labels'"):
+        load_dataset("cifar10", root=tmp_path, train=True, download=False)
+
+
 def test_cifar100_from_user_pickles(tmp_path):
     folder = tmp_path / "cifar-100-python"
     folder.mkdir()
@@ -383,6 +455,14 @@ def test_tiny_imagenet_tree(tmp_path):
         assert (xi[:, 32, 32] * std + mean).argmax().item() == yi
     paper = load_dataset("tiny-imagenet", root=tmp_path, train=True, recipe="paper", download=False)
     assert paper[0][0].shape == (3, 64, 64)
+
+
+def test_tiny_imagenet_class_without_images_is_named(tmp_path):
+    base = _write_tiny(tmp_path)
+    for f in (base / "train" / "n02" / "images").iterdir():
+        f.unlink()
+    with pytest.raises(DatasetNotFoundError, match="n02"):
+        load_dataset("tiny-imagenet", root=tmp_path, train=True, download=False)
 
 
 def test_tiny_imagenet_missing(tmp_path):
