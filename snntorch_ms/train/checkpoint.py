@@ -46,7 +46,7 @@ def atomic_save(obj: Any, path: Path) -> None:
 
 
 def load_checkpoint(path, map_location="cpu") -> Dict[str, Any]:
-    """Read and validate a checkpoint written by :func:`train`.
+    """Read and validate a checkpoint written by :func:`~snntorch_ms.train.train`.
 
     Loaded with ``weights_only=True`` (no arbitrary code runs).
 
@@ -138,9 +138,11 @@ def load_scheduler_state(scheduler, state: Dict[str, Any]) -> None:
 
 def save_checkpoint(path: Path, config: TrainConfig, epoch: int, model: nn.Module,
                     optimizer, scheduler, history: List[Dict[str, Any]], rng: Dict[str, Any],
-                    world_size: int) -> None:
-    """Write the state after ``epoch`` finished epochs, atomically."""
+                    world_size: int, extra: Optional[Dict[str, Any]] = None) -> None:
+    """Write the state after ``epoch`` finished epochs, atomically; ``extra`` entries
+    (e.g. ``"techniques"``: the teacher's and the warm start's record) go in too."""
     atomic_save({
+        **(extra or {}),
         "format": FORMAT,
         "version": FORMAT_VERSION,
         "config": config.to_dict(),

@@ -37,18 +37,24 @@ class ConfigError(UserError, ValueError):
     """
 
 
+#: Defaults of the T=1 training techniques (:mod:`snntorch_ms.train.distill`,
+#: :mod:`snntorch_ms.models.mpbn`), per recipe: off for now; a recipe may turn one on
+#: once the measurements support it (``docs/techniques.md``).
+TECHNIQUE_DEFAULTS: Dict[str, Any] = dict(distill_weight=0.5, distill_temperature=4.0,
+                                          membrane_bn=False)
+
 #: Defaults of each recipe (see the module docs); ``epochs`` and ``batch_size``
 #: are per dataset (``"*"`` for the rest).
 RECIPE_DEFAULTS: Dict[str, Dict[str, Any]] = {
     "basic": dict(
         optimizer="adam", lr=2e-3, weight_decay=0.0, warmup_epochs=0, mixup=0.0,
-        dropout=0.0, grad_clip=0.0,
+        dropout=0.0, grad_clip=0.0, **TECHNIQUE_DEFAULTS,
         epochs={"digits": 12, "mnist": 10, "fashion-mnist": 10, "*": 50},
         batch_size={"digits": 64, "*": 128},
     ),
     "paper": dict(
         optimizer="sgd", lr=0.05, weight_decay=2e-5, warmup_epochs=None, mixup=0.1,
-        dropout=0.1, grad_clip=20.0,
+        dropout=0.1, grad_clip=20.0, **TECHNIQUE_DEFAULTS,
         epochs={"cifar10": 300, "cifar100": 300, "tiny-imagenet": 250, "*": 100},
         batch_size={"*": 128},
     ),
@@ -115,6 +121,17 @@ class TrainConfig:
         cores make small networks 10-30x slower). The count used is recorded in
         the checkpoint, and a resumed run with ``threads=None`` reuses it: CPU
         results differ in the last bits between thread counts.
+    :param val_images: hold out this many training images (class-balanced, drawn
+        with a fixed seed before ``limit_train``, so the same for every seed and
+        configuration) as a validation split, scored every epoch (``val_acc``).
+    :param teacher: a trained run (folder or ``checkpoint.pt``) to distil from
+        (:mod:`snntorch_ms.train.distill`); reloaded from this path on resume.
+    :param distill_weight: weight :math:`w` of the distillation term (by recipe: 0.5).
+    :param distill_temperature: softmax temperature of distillation (by recipe: 4).
+    :param init_from: a trained run of the same model to initialise the weights from
+        (warm start, e.g. from more time steps; :mod:`snntorch_ms.train.warmstart`).
+    :param membrane_bn: batch norm of the membrane before the threshold
+        (:mod:`snntorch_ms.models.mpbn`), folded away for inference (by recipe: off).
     :param stop_after: stop after this many finished epochs, as if killed (tests).
 
     Example::
@@ -172,6 +189,22 @@ class TrainConfig:
                               model=True)
     threads: Optional[int] = _setting(None, "CPU threads (default: torch's, or 1 when the "
                                             "machine is already busy)", type=int)
+    val_images: Optional[int] = _setting(
+        None, "hold out N training images as a validation split (class-balanced, the same "
+              "for every seed; drawn before --limit-train)", type=int, metavar="N")
+    teacher: Optional[str] = _setting(
+        None, "distil from this trained run (folder or checkpoint.pt), e.g. the ReLU twin",
+        metavar="RUN")
+    distill_weight: Optional[float] = _setting(
+        None, "weight w of the distillation term, (1-w) CE + w T^2 KL (default 0.5)", type=float)
+    distill_temperature: Optional[float] = _setting(
+        None, "softmax temperature T of the distillation (default 4)", type=float)
+    init_from: Optional[str] = _setting(
+        None, "warm start: initialise the weights from this run (same model, any T)",
+        metavar="RUN")
+    membrane_bn: Optional[bool] = _setting(
+        None, "batch norm of the membrane before the threshold (MPBN), folded away for "
+              "inference", flag="--membrane-bn", action="store_const", const=True, model=True)
     stop_after: Optional[int] = _setting(None, None, type=int)  # simulates a kill (tests)
 
     def to_dict(self) -> Dict[str, Any]:
@@ -243,7 +276,8 @@ def resolve_config(config: TrainConfig) -> TrainConfig:
     if c.neuron not in NEURONS:
         raise ConfigError(f"unknown neuron {c.neuron!r}; known neurons: {', '.join(NEURONS)}")
     d = RECIPE_DEFAULTS[c.recipe]
-    for name in ("optimizer", "lr", "weight_decay", "mixup", "dropout", "grad_clip"):
+    for name in ("optimizer", "lr", "weight_decay", "mixup", "dropout", "grad_clip",
+                 *TECHNIQUE_DEFAULTS):
         if getattr(c, name) is None:
             setattr(c, name, d[name])
     if c.epochs is None:
@@ -264,11 +298,13 @@ def resolve_config(config: TrainConfig) -> TrainConfig:
         ("dropout", 0 <= c.dropout < 1), ("grad_clip", c.grad_clip >= 0),
         ("label_smoothing", 0 <= c.label_smoothing < 1),
         ("energy_images", c.energy_images >= 1),
+        ("distill_weight", 0 <= c.distill_weight <= 1),
+        ("distill_temperature", c.distill_temperature > 0),
     ]
     for name, ok in checks:
         if not ok:
             raise ConfigError(f"{name}={getattr(c, name)!r} is out of range")
-    for name in ("limit_train", "limit_test", "stop_after", "threads"):
+    for name in ("limit_train", "limit_test", "stop_after", "threads", "val_images"):
         value = getattr(c, name)
         if value is not None and value < 1:
             raise ConfigError(f"{name} must be a positive integer, got {value!r}")
@@ -294,7 +330,7 @@ def build_from_config(config: TrainConfig, neuron: Optional[str] = None) -> nn.M
     if config.dropout:
         kwargs.setdefault("dropout", float(config.dropout))
     torch.manual_seed(int(config.seed))
-    return build_model(
+    model = build_model(
         config.model,
         neuron or config.neuron,
         num_classes=info.num_classes,
@@ -304,4 +340,9 @@ def build_from_config(config: TrainConfig, neuron: Optional[str] = None) -> nn.M
         neuron_kwargs=dict(config.neuron_kwargs) if config.neuron_kwargs else None,
         **kwargs,
     )
+    if config.membrane_bn and (neuron or config.neuron) != "relu":
+        from ..models.mpbn import add_membrane_bn
+
+        add_membrane_bn(model)
+    return model
 

@@ -10,18 +10,18 @@ import warnings
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.data import Subset
 
 from .. import data as data_mod
 from . import checkpoint as ckpt_mod
-from . import report, runtime
+from . import distill, report, runtime, warmstart
 from .config import TrainConfig, build_from_config, resolve_config
 
 __all__ = ["WarmupCosine", "make_scheduler", "train", "train_one_epoch", "mixup_loss",
-           "evaluate", "evaluate_checkpoint", "make_optimizer", "load_sets"]
+           "evaluate", "evaluate_checkpoint", "make_optimizer", "load_sets", "load_validation"]
 
 
 class WarmupCosine:
@@ -131,11 +131,43 @@ def load_sets(c: TrainConfig, train: bool = True):
     if train:
         train_set = data_mod.load_dataset(c.dataset, root=c.data_dir, train=True,
                                           recipe=c.recipe, download=c.download)
+        if c.val_images:
+            held_out = set(_validation_indices(c))
+            train_set = Subset(train_set, [i for i in range(len(train_set))
+                                           if i not in held_out])
         train_set = data_mod.subset(train_set, c.limit_train, seed=c.seed)
     test_set = data_mod.load_dataset(c.dataset, root=c.data_dir, train=False,
                                      recipe=c.recipe, download=c.download)
     test_set = data_mod.subset(test_set, c.limit_test, seed=0)
     return train_set, test_set
+
+
+#: Seed of the validation draw: the same images for every run seed and configuration.
+VAL_SEED = 0x7A1
+
+
+def _validation_indices(c: TrainConfig) -> List[int]:
+    full = data_mod.load_dataset(c.dataset, root=c.data_dir, train=True, recipe="basic",
+                                 download=c.download)
+    return list(data_mod.subset(full, c.val_images, seed=VAL_SEED).indices)
+
+
+def load_validation(c: TrainConfig):
+    """The validation split of a resolved config (``val_images`` training images,
+    class-balanced, drawn with a fixed seed, without augmentation), or None.
+
+    :func:`load_sets` leaves these images out of the training set.
+
+    Example::
+
+        >>> len(load_validation(resolve_config(TrainConfig(val_images=30))))
+        30
+    """
+    if not c.val_images:
+        return None
+    full = data_mod.load_dataset(c.dataset, root=c.data_dir, train=True, recipe="basic",
+                                 download=c.download)
+    return Subset(full, _validation_indices(c))
 
 
 def _shard(dataset, dist_info: runtime.Dist):
@@ -146,46 +178,49 @@ def _shard(dataset, dist_info: runtime.Dist):
     return Subset(dataset, list(range(dist_info.rank, len(dataset), dist_info.world)))
 
 
-def mixup_loss(logits: torch.Tensor, y: torch.Tensor, lam: float = 1.0,
-               perm: Optional[torch.Tensor] = None, smoothing: float = 0.0):
+def mixup_loss(logits: torch.Tensor, target: torch.Tensor, smoothing: float = 0.0):
     r"""The recipe's loss of one batch and its (mixup-weighted) count of correct
-    predictions, a float64 tensor on the logits' device (no host sync):
+    predictions, a float64 tensor on the logits' device (no host sync). ``target``
+    is the class indices ``[B]``, or mixup's soft labels ``[B, K]``
+    (:class:`~snntorch_ms.data.KeyedMixUp`, :math:`t_i = \lambda e_{y_i} +
+    (1 - \lambda) e_{y_{i-1}}`):
 
-    .. math:: L = \lambda\, \mathrm{CE}(z, y) + (1 - \lambda)\, \mathrm{CE}(z, y_\pi),
-              \qquad n_{\rm correct} = \lambda\, \#[\hat y = y] + (1 - \lambda)\,
-              \#[\hat y = y_\pi]
+    .. math:: L = \mathrm{CE}(z, t) = \lambda\, \mathrm{CE}(z, y) + (1 - \lambda)\,
+              \mathrm{CE}(z, y_{\leftarrow}), \qquad n_{\rm correct} = \sum_i t_{i,\hat y_i}
 
-    with ``perm`` (:math:`\pi`) None: plain cross-entropy and count.
+    (cross-entropy is linear in the target, label smoothing included).
 
     Example::
 
         >>> z = torch.tensor([[2.0, 0.0], [0.0, 2.0]])
-        >>> loss, n = mixup_loss(z, torch.tensor([0, 0]), 0.75, torch.tensor([1, 0]))
+        >>> loss, n = mixup_loss(z, torch.tensor([[0.75, 0.25], [0.25, 0.75]]))
         >>> round(float(n), 2)
-        1.0
+        1.5
     """
     pred = logits.argmax(1)
-    if perm is None:
-        loss = F.cross_entropy(logits, y, label_smoothing=smoothing)
-        return loss, (pred == y).sum(dtype=torch.float64)
-    loss = lam * F.cross_entropy(logits, y, label_smoothing=smoothing) + \
-        (1.0 - lam) * F.cross_entropy(logits, y[perm], label_smoothing=smoothing)
-    correct = lam * (pred == y).sum(dtype=torch.float64) + \
-        (1.0 - lam) * (pred == y[perm]).sum(dtype=torch.float64)
-    return loss, correct
+    loss = F.cross_entropy(logits, target, label_smoothing=smoothing)
+    if target.dim() == 1:
+        return loss, (pred == target).sum(dtype=torch.float64)
+    return loss, target.gather(1, pred[:, None]).sum(dtype=torch.float64)
 
 
 def train_one_epoch(net: nn.Module, loader, optimizer, scheduler, c: TrainConfig,
-                    device: torch.device, bar_desc: Optional[str] = None) -> torch.Tensor:
+                    device: torch.device, bar_desc: Optional[str] = None,
+                    teacher: Optional[nn.Module] = None, *, epoch: int = 0,
+                    rank: int = 0) -> torch.Tensor:
     r"""One epoch of mini-batch training; returns ``[loss sum, correct, count]``.
 
-    Per batch: mixup (when ``c.mixup > 0``), forward under autocast, cross-entropy
+    Per batch: mixup (when ``c.mixup > 0``: torchvision's ``v2.MixUp`` drawn from
+    ``(c.seed, epoch, step, rank)``, :class:`~snntorch_ms.data.KeyedMixUp`), forward
+    under autocast, cross-entropy
 
     .. math:: L = \lambda\, \mathrm{CE}(f(\tilde x), y) + (1 - \lambda)\,
-              \mathrm{CE}(f(\tilde x), y_\pi), \qquad
-              \tilde x = \lambda x + (1 - \lambda) x_\pi,
+              \mathrm{CE}(f(\tilde x), y_{\leftarrow}), \qquad
+              \tilde x_i = \lambda x_i + (1 - \lambda) x_{i-1},
 
-    backward, gradient clipping, an optimizer and a scheduler step.
+    backward, gradient clipping, an optimizer and a scheduler step. With a
+    ``teacher`` the loss is :func:`~snntorch_ms.train.distill.distillation_loss` of
+    that and the teacher's logits on the same (mixed) batch.
 
     Example::
 
@@ -202,17 +237,23 @@ def train_one_epoch(net: nn.Module, loader, optimizer, scheduler, c: TrainConfig
     net.train()
     sums = torch.zeros(3, dtype=torch.float64)
     bar = runtime.progress_bar(loader, bar_desc is not None, bar_desc or "")
-    for x, y in bar:
+    mix = (data_mod.KeyedMixUp(c.mixup, data_mod.dataset_info(c.dataset).num_classes)
+           if c.mixup > 0 else None)
+    for step, (x, y) in enumerate(bar):
         x = x.to(device, non_blocking=True)
         y = y.to(device, non_blocking=True)
-        lam, perm = 1.0, None
-        if c.mixup > 0:
-            lam = float(np.random.beta(c.mixup, c.mixup))
-            perm = torch.randperm(x.shape[0]).to(device)
-            x = lam * x + (1.0 - lam) * x[perm]
+        target = y
+        if mix is not None:  # drawn from (seed, epoch, step, rank): resumes identically
+            x, target = mix(x, y, mix.key(c.seed, epoch, step, rank))
         with runtime.autocast(device, c.amp):
             logits = net(x)
-        loss, correct = mixup_loss(logits.float(), y, lam, perm, c.label_smoothing)
+            if teacher is not None:
+                with torch.no_grad():
+                    teacher_logits = teacher(x)
+        loss, correct = mixup_loss(logits.float(), target, c.label_smoothing)
+        if teacher is not None:
+            loss = distill.distillation_loss(logits.float(), teacher_logits.float(), loss,
+                                             c.distill_weight, c.distill_temperature)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if c.grad_clip and c.grad_clip > 0:
@@ -356,7 +397,11 @@ def _loaders(c: TrainConfig, device: torch.device, dist_info: runtime.Dist):
                                         pin_memory=pin)
     test_loader = data_mod.make_loader(_shard(test_set, dist_info), c.batch_size, train=False,
                                        seed=c.seed, num_workers=workers, pin_memory=pin)
-    return train_set, test_set, train_loader, test_loader
+    val_set = load_validation(c)
+    val_loader = None if val_set is None else data_mod.make_loader(
+        _shard(val_set, dist_info), c.batch_size, train=False, seed=c.seed,
+        num_workers=workers, pin_memory=pin)
+    return train_set, test_set, train_loader, test_loader, val_loader
 
 
 def _restore(ckpt, model, optimizer, scheduler) -> Tuple[List[Dict[str, Any]], int]:
@@ -397,21 +442,32 @@ def _all_reduce(sums: torch.Tensor, test_sums: torch.Tensor, device, dist_info):
     return both[:3], both[3:]
 
 
-def _epoch(c, epoch, net, model, loaders, optimizer, scheduler, device, dist_info, bars):
+def _epoch(c, epoch, net, model, loaders, optimizer, scheduler, device, dist_info, bars,
+           teacher=None):
     """Train and test one epoch; return its history entry."""
-    train_loader, test_loader = loaders
+    train_loader, test_loader, val_loader = loaders
     t0 = time.time()
     runtime.seed_all(runtime.epoch_seed(c.seed, epoch, dist_info.rank))
     data_mod.set_epoch(train_loader, epoch)
     sums = train_one_epoch(net, train_loader, optimizer, scheduler, c, device,
-                           f"epoch {epoch + 1}/{c.epochs}" if bars else None)
+                           f"epoch {epoch + 1}/{c.epochs}" if bars else None, teacher=teacher,
+                           epoch=epoch, rank=dist_info.rank)
     lr = optimizer.param_groups[0]["lr"]
     if dist_info.world > 1:
         runtime.average_batchnorm_stats(model)
+    train_s = time.time() - t0
+    val = {}
+    if val_loader is not None:
+        val_sums = torch.tensor(_eval_sums(net, val_loader, device, c.amp, bars, "val"),
+                                dtype=torch.float64)
+        _, val_sums = _all_reduce(torch.zeros(3, dtype=torch.float64), val_sums, device,
+                                  dist_info)
+        val = {"val_loss": float(val_sums[0] / val_sums[2]),
+               "val_acc": float(100.0 * val_sums[1] / val_sums[2])}
     test_sums = torch.tensor(_eval_sums(net, test_loader, device, c.amp, bars, "test"),
                              dtype=torch.float64)
     sums, test_sums = _all_reduce(sums, test_sums, device, dist_info)
-    return {
+    return {**val, "train_s": train_s, 
         "epoch": epoch + 1,
         "train_loss": float(sums[0] / sums[2]),
         "train_acc": float(100.0 * sums[1] / sums[2]),
@@ -429,9 +485,10 @@ def _run(c: TrainConfig, dist_info: runtime.Dist, progress: bool, say, t_start: 
     out = Path(c.out) if c.out else None
     ckpt = ckpt_mod.open_run(out, c, say)
     _set_threads(c, ckpt, say)
-    train_set, test_set, train_loader, test_loader = _loaders(c, device, dist_info)
+    train_set, test_set, train_loader, test_loader, val_loader = _loaders(c, device, dist_info)
 
     model = build_from_config(c).to(device)
+    teacher, techniques = _techniques(c, ckpt, model, device)
     optimizer = make_optimizer(c, model)
     steps = len(train_loader)
     scheduler = make_scheduler(optimizer, c.epochs * steps, round(c.warmup_epochs * steps))
@@ -449,14 +506,14 @@ def _run(c: TrainConfig, dist_info: runtime.Dist, progress: bool, say, t_start: 
         if c.stop_after is not None and epoch >= c.stop_after:
             say(f"stopping after epoch {epoch} (stop_after={c.stop_after})")
             return {"stopped": True, "epoch": epoch, "history": history}
-        entry = _epoch(c, epoch, net, model, (train_loader, test_loader), optimizer, scheduler,
-                       device, dist_info, bars)
+        entry = _epoch(c, epoch, net, model, (train_loader, test_loader, val_loader), optimizer,
+                       scheduler, device, dist_info, bars, teacher)
         history.append(entry)
         say(report.epoch_line(entry, c.epochs))
         if out is not None and dist_info.main:
             ckpt_mod.save_checkpoint(out / ckpt_mod.CHECKPOINT_NAME, c, epoch + 1, model,
                                      optimizer, scheduler, history, runtime.rng_state(),
-                                     dist_info.world)
+                                     dist_info.world, extra={"techniques": techniques})
         if dist_info.world > 1:
             import torch.distributed as dist
 
@@ -466,10 +523,61 @@ def _run(c: TrainConfig, dist_info: runtime.Dist, progress: bool, say, t_start: 
         return {"history": history, "test_acc": history[-1]["test_acc"] if history else None}
     metrics, energy = report.final_metrics(c, model, test_set, history, device,
                                            dist_info.world, t_start)
+    metrics.update(_technique_metrics(c, history, metrics, teacher, techniques, test_set,
+                                      load_validation(c), device))
     if out is not None:
         report.write_run(out, c, metrics, energy)
     say(report.summary_line(metrics, out))
     return metrics
+
+
+def _techniques(c: TrainConfig, ckpt, model: nn.Module, device):
+    """The teacher (or None) and the record of the run's techniques for its checkpoint;
+    a fresh run with ``init_from`` is warm-started here."""
+    record: Dict[str, Any] = {}
+    saved = (ckpt or {}).get("techniques") or {}
+    teacher = None
+    if c.teacher:
+        teacher, info = distill.load_teacher(c.teacher, c, device)
+        before = saved.get("teacher")
+        if before and before["fingerprint"] != info["fingerprint"]:
+            raise ckpt_mod.CheckpointError(
+                f"teacher {c.teacher} is not the teacher this run started with (weights "
+                f"fingerprint {info['fingerprint']}, the run's checkpoint has "
+                f"{before['fingerprint']}): restore that teacher, or train into another --out")
+        record["teacher"] = info
+    if c.init_from:
+        record["init_from"] = saved.get("init_from") if ckpt is not None else \
+            warmstart.warm_start(model, c.init_from, c)
+    return teacher, record
+
+
+def _technique_metrics(c, history, metrics, teacher, techniques, test_set, val_set, device):
+    """``metrics.json`` entries of the validation split, the teacher (its own
+    accuracy), the warm start, and the budget: own epochs and training time plus
+    those of the teacher and the warm start's source (:func:`warmstart.run_cost`)."""
+    out: Dict[str, Any] = {}
+    if history and "val_acc" in history[-1]:
+        out["val_acc"] = history[-1]["val_acc"]
+        out["val_loss"] = history[-1]["val_loss"]
+    prior = []
+    if teacher is not None:
+        info = dict(techniques["teacher"])
+        for name, ds in (("test", test_set), ("val", val_set)):
+            if ds is not None:
+                loader = data_mod.make_loader(ds, c.batch_size, train=False, seed=c.seed)
+                info[f"{name}_acc"] = evaluate(teacher, loader, device, c.amp)[1]
+        info["cost"] = warmstart.run_cost(c.teacher)
+        prior.append(info["cost"])
+        out["teacher"] = info
+    if techniques.get("init_from"):
+        out["init_from"] = techniques["init_from"]
+        prior.append(techniques["init_from"]["cost"])
+    own_s = metrics["timing"]["train_s"]
+    out["budget"] = {"epochs_own": len(history), "train_s_own": own_s,
+                     "epochs_total": len(history) + sum(p["epochs"] for p in prior),
+                     "train_s_total": own_s + sum(p["train_s"] for p in prior)}
+    return out
 
 
 def evaluate_checkpoint(path, device="auto", data_dir: Optional[str] = None,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -33,7 +34,9 @@ def measure_model_energy(model: nn.Module, config: TrainConfig, inputs: torch.Te
     Returns ``{"report", "ann_report", "energy_j", "ann_energy_j", "energy_ratio",
     "firing_rates"}``, energies in joules **per image** (the report's
     ``per_image_j``). The twin is ``build_from_config(config, neuron="relu")``;
-    its operation count does not depend on its weights.
+    its operation count does not depend on its weights. A model with a membrane batch
+    norm is measured folded (:func:`~snntorch_ms.models.mpbn.fold_membrane_bn`), as it
+    is deployed.
 
     Example::
 
@@ -51,7 +54,17 @@ def measure_model_energy(model: nn.Module, config: TrainConfig, inputs: torch.Te
     rng = torch.get_rng_state()
     try:
         with torch.no_grad():
-            report = measure_energy(model, inputs, convention=convention)
+            # a membrane batch norm is folded into thresholds for inference: price that
+            from ..models.mpbn import fold_membrane_bn, has_membrane_bn
+
+            if has_membrane_bn(model):
+                model(inputs[:1])  # the neurons learn their input's shape
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", UserWarning)
+                    deployed = fold_membrane_bn(model)
+            else:
+                deployed = model
+            report = measure_energy(deployed, inputs, convention=convention)
             ann = build_from_config(config, neuron="relu").to(device).eval()
             ann_report = measure_energy(ann, inputs, convention=convention)
     finally:
