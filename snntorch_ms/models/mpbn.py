@@ -510,7 +510,8 @@ def fold_membrane_bn(model: nn.Module, *, nonpositive: str = "keep") -> nn.Modul
                 raise ValueError(f"{name}: a negative scale with a lateral membrane into "
                                  f"projection={proj!r} (not odd in the membrane) does not fold "
                                  "exactly")
-            synapse.weight.mul_(sign)
+            # per output channel: a batch norm's [C], a linear layer's rows [C, F]
+            synapse.weight.mul_(sign.reshape(-1, *([1] * (synapse.weight.dim() - 1))))
             if synapse.bias is not None:
                 synapse.bias.mul_(sign)
         threshold = sign * theta_raw
