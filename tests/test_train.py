@@ -166,3 +166,23 @@ def test_a_010_lambdalr_schedule_state_resumes_at_the_same_rate():
                                                               abs=1e-12)
         old_opt.step(), new_opt.step()
         old.step(), new.step()
+
+
+def test_paper_recipe_stop_and_resume_is_bit_identical(tmp_path):
+    """The paper recipe's augmentation (torchvision's crop and flip per (seed, epoch,
+    index), its MixUp per (seed, epoch, step, rank)): a run stopped after epoch 1 and
+    resumed ends with the weights of a run that was never stopped."""
+    def config(out, **kw):
+        return TrainConfig(recipe="paper", dataset="digits", epochs=2, warmup_epochs=1, limit_train=48, limit_test=16,
+                           batch_size=16, model_kwargs={"width": 0.25}, energy_images=2,
+                           threads=1, seed=4, out=str(out), **kw)
+
+    whole = train(config(tmp_path / "whole"), progress=False, log=None)
+    assert whole["config"]["mixup"] == 0.1
+    stopped = train(config(tmp_path / "cut", stop_after=1), progress=False, log=None)
+    assert stopped["stopped"] and stopped["epoch"] == 1
+    resumed = train(config(tmp_path / "cut", resume=True), progress=False, log=None)
+    a, b = load_checkpoint(tmp_path / "whole")["model"], load_checkpoint(tmp_path / "cut")["model"]
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    strip = lambda h: {k: v for k, v in h.items() if not k.endswith("time_s") and k != "train_s"}  # noqa: E731
+    assert [strip(h) for h in resumed["history"]] == [strip(h) for h in whole["history"]]
