@@ -24,8 +24,11 @@ built with :class:`snntorch_ms.train.TrainConfig` and :func:`resolve_config`, th
 network with :func:`build_from_config` (same initialisation per seed), the schedule is
 :func:`make_scheduler` stepped per batch, the epoch seeds and the data order are the
 CLI's (``EpochSampler``'s permutation of ``(seed, epoch)``), the last partial batch is
-kept, and a recipe's augmentation (``RandomCropFlip``, keyed by ``(seed, epoch, index)``)
-and mixup are reproduced on the GPU. What differs from the CLI's loop is only where the
+kept, and a recipe's augmentation is the CLI's: the crop and flip of every image are
+read off the CLI's own ``RandomCropFlip`` (torchvision's ``RandomCrop`` and
+``RandomHorizontalFlip`` drawn from ``(seed, epoch, index)``) and applied to the
+batch on the GPU; mixup is the CLI's ``KeyedMixUp`` (torchvision's ``MixUp`` drawn
+from ``(seed, epoch, step, rank 0)``) on the GPU batch. What differs from the CLI's loop is only where the
 work happens: the whole training and test sets are normalised once into GPU tensors,
 batches are gathered on the GPU, losses and accuracies are summed on the GPU (one
 synchronisation per epoch instead of one per step), evaluation uses batches of 1,000,
@@ -161,19 +164,28 @@ def balanced_first(labels, n: int):
     return torch.cat([torch.nonzero(labels == c).flatten()[:per] for c in range(10)]).sort().values
 
 
-def crop_flip_params(seed: int, epoch: int, n: int, padding: int, flip: bool):
-    """Per-image shifts and flips of the CLI's RandomCropFlip for (seed, epoch): the
-    same keyed draws, ``key = _mix(seed, epoch, index)``."""
+def crop_flip_params(aug, seed: int, epoch: int, n: int, height: int, width: int):
+    """Per-image shifts and flips of the CLI's augmentation for (seed, epoch), read off
+    the CLI's own ``aug`` (a ``RandomCropFlip``: torchvision's crop and flip, drawn from
+    ``key = _mix(seed, epoch, index)``) run on a probe whose pixels are 1 .. h*w:
+    ``out[r, c] = image[r + dy, c + dx]`` (0 outside), then mirrored where ``fl``."""
     import torch
 
     from snntorch_ms.data import _mix
 
-    keys = [_mix(seed, epoch, i) for i in range(n)]
-    span = 2 * padding + 1
-    dy = torch.tensor([k % span - padding for k in keys]) if padding else torch.zeros(n, dtype=torch.long)
-    dx = torch.tensor([(k >> 16) % span - padding for k in keys]) if padding else torch.zeros(n, dtype=torch.long)
-    fl = torch.tensor([bool((k >> 32) & 1) and flip for k in keys])
-    return dy, dx, fl
+    probe = torch.arange(1, height * width + 1, dtype=torch.float64).view(1, height, width)
+    r0, c0 = height // 2, width // 2
+    dy, dx, fl = (torch.zeros(n, dtype=torch.long) for _ in range(3))
+    for i in range(n):
+        out = aug(probe, _mix(seed, epoch, i))[0]
+        v, right = int(out[r0, c0]), int(out[r0, c0 + 1])
+        if v == 0 or right == 0:
+            raise ValueError(f"padding {aug.padding} is too large for a {height}x{width} probe")
+        flipped = right < v
+        r, c = divmod(v - 1, width)
+        dy[i], fl[i] = r - r0, flipped
+        dx[i] = c - ((width - 1 - c0) if flipped else c0)
+    return dy, dx, fl.bool()
 
 
 def gpu_crop_flip(x, dy, dx, fl, padding: int, black: float):
@@ -359,6 +371,7 @@ def train_gpu(spec, args, device, record, progress, np, torch, F, data_mod, trai
     tr_y, te_y = tr_y.to(device), te_y.to(device)
     n_train, n_test = len(tr_y), len(te_y)
     aug = data_mod.train_augmentation(c.dataset, c.recipe)
+    mix = data_mod.KeyedMixUp(c.mixup, info.num_classes) if c.mixup > 0 else None
     load_s = time.time() - t0
 
     model = build_from_config(c).to(device)
@@ -399,7 +412,7 @@ def train_gpu(spec, args, device, record, progress, np, torch, F, data_mod, trai
         order = torch.randperm(n_train, generator=g)
         if aug is not None:
             # RandomCropFlip keys of the dataset indices, in the order of the batches
-            dy, dx, fl = crop_flip_params(c.seed, epoch, n_train, aug.padding, aug.flip)
+            dy, dx, fl = crop_flip_params(aug, c.seed, epoch, n_train, *tr_x.shape[-2:])
             dy, dx, fl = dy[order].to(device), dx[order].to(device), fl[order].to(device)
         order = order.to(device)
         model.train()
@@ -411,17 +424,15 @@ def train_gpu(spec, args, device, record, progress, np, torch, F, data_mod, trai
             if aug is not None:
                 sl = slice(i * bs, (i + 1) * bs)
                 x = gpu_crop_flip(x, dy[sl], dx[sl], fl[sl], aug.padding, (0.0 - mean) / std)
-            lam, perm = 1.0, None
-            if c.mixup > 0:
-                lam = float(np.random.beta(c.mixup, c.mixup))
-                perm = torch.randperm(x.shape[0]).to(device)
-                x = lam * x + (1.0 - lam) * x[perm]
+            target = y
+            if mix is not None:  # the CLI's draw of this batch (train_one_epoch, rank 0)
+                x, target = mix(x, y, mix.key(c.seed, epoch, i, 0))
             if cuda and epoch == 0 and i == 1:
                 torch.cuda.set_sync_debug_mode("warn")  # what synchronises, once, in the warnings
             with autocast():
                 logits = model(x)
             # the CLI's loss and count, from the training package itself
-            loss, correct = mixup_loss(logits.float(), y, lam, perm, c.label_smoothing)
+            loss, correct = mixup_loss(logits.float(), target, c.label_smoothing)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if c.grad_clip and c.grad_clip > 0:
@@ -941,11 +952,16 @@ def estimate(args):
 
 
 def selftest(args):
-    """The GPU loop's data path against the CLI's: the epoch order against
-    ``EpochSampler``, the batched crop and flip against ``RandomCropFlip``."""
+    """The GPU loop's data path against the CLI's own code: the epoch order against
+    ``EpochSampler``, the batched crop and flip against a training set of the CLI
+    (``TensorImageDataset`` with the recipe's ``RandomCropFlip``), and the mixed
+    batches against what ``train_one_epoch`` feeds the network."""
     import torch
+    from torch import nn
 
-    from snntorch_ms.data import EpochSampler, RandomCropFlip, _mix
+    from snntorch_ms import data as data_mod
+    from snntorch_ms.data import EpochSampler, KeyedMixUp, RandomCropFlip, _mix
+    from snntorch_ms.train import TrainConfig, make_scheduler, resolve_config, train_one_epoch
 
     n, ok = 300, True
     for seed, epoch in ((0, 0), (1, 7)):
@@ -954,15 +970,39 @@ def selftest(args):
         g = torch.Generator().manual_seed(_mix(seed, epoch) >> 1)
         ok &= list(sampler) == torch.randperm(n, generator=g).tolist()
     torch.manual_seed(0)
-    raw = torch.rand(n, 1, 28, 28)
-    mean, std = 0.2860, 0.3530
+    raw = torch.randint(0, 256, (n, 1, 28, 28), dtype=torch.uint8)
+    info = data_mod.dataset_info("fashion-mnist")
+    mean, std = float(info.mean[0]), float(info.std[0])
+    resident = (raw.float() / 255.0 - mean) / std  # the GPU loop's resident set
     for pad, flip in ((2, True), (4, False)):
-        aug = RandomCropFlip(pad, flip)
-        ref = torch.stack([(aug(raw[i], _mix(3, 5, i)) - mean) / std for i in range(n)])
-        dy, dx, fl = crop_flip_params(3, 5, n, pad, flip)
-        got = gpu_crop_flip((raw - mean) / std, dy, dx, fl, pad, (0.0 - mean) / std)
-        ok &= bool(torch.allclose(got, ref, atol=1e-6))
-    print(f"selftest: data order and augmentation {'match' if ok else 'DO NOT match'} the CLI's")
+        ds = data_mod.TensorImageDataset(raw, torch.zeros(n), info, RandomCropFlip(pad, flip))
+        ds.set_epoch(5, seed=3)
+        ref = torch.stack([ds[i][0] for i in range(n)])
+        dy, dx, fl = crop_flip_params(ds.augment, 3, 5, n, 28, 28)
+        got = gpu_crop_flip(resident, dy, dx, fl, pad, (0.0 - mean) / std)
+        ok &= bool(torch.allclose(got, ref, atol=1e-5))
+
+    class Recorder(nn.Module):  # what train_one_epoch feeds the network
+        def __init__(self):
+            super().__init__()
+            self.fc, self.seen = nn.Linear(28 * 28, 10), []
+
+        def forward(self, x):
+            self.seen.append(x.detach().clone())
+            return self.fc(x.flatten(1))
+
+    c = resolve_config(TrainConfig(dataset="fashion-mnist", recipe="paper", seed=3, epochs=1))
+    batches = [(resident[k:k + 50], torch.arange(k, k + 50) % 10) for k in range(0, n, 50)]
+    net = Recorder()
+    opt = torch.optim.SGD(net.parameters(), lr=0.0)
+    train_one_epoch(net, batches, opt, make_scheduler(opt, len(batches)), c,
+                    torch.device("cpu"), epoch=4)
+    mix = KeyedMixUp(c.mixup, info.num_classes)
+    for i, (x, y) in enumerate(batches):  # the GPU loop's call, as in train_gpu
+        got, _ = mix(x, y, mix.key(c.seed, 4, i, 0))
+        ok &= torch.equal(got, net.seen[i]) and not torch.equal(got, x)
+    print(f"selftest: data order, augmentation and mixup {'match' if ok else 'DO NOT match'} "
+          "the CLI's")
     return 0 if ok else 1
 
 
