@@ -681,3 +681,41 @@ def test_plot_energy_takes_the_train_result_dict(tmp_path):
     as_dicts = dict(result, report=report.to_dict(), ann_report=ann_report.to_dict())
     energy_mod.plot_energy(as_dicts, tmp_path / "again.png", "from JSON")
     assert (tmp_path / "again.png").stat().st_size > 1000
+
+
+def _mean_neuron(condense="mean"):
+    from snntorch_ms import ProjLeaky
+
+    # threshold 0.5 on ones: every window of every position fires (see spike_counts)
+    return ProjLeaky(0.5, threshold=0.5, windows="overlap", groups=4, condense=condense,
+                     init_hidden=True)
+
+
+def test_condense_mean_is_priced_as_its_window_spikes():
+    # overlap windows 3x3 on 4x4: coverage rows [1, 2, 2, 1], 36 window spikes in all
+    x = torch.ones(1, 1, 4, 4)
+    fc = energy_mod.measure_energy(nn.Sequential(_mean_neuron(), nn.Flatten(), nn.Linear(16, 3)), x)
+    assert (fc.rows[0].macs, fc.rows[0].acs) == (0, 36 * 3)
+    # conv 3x3, padding 1: fan-out 4 (corners, k=1), 6 (edges, k=2), 9 (centre, k=4):
+    # (4 x 1 x 4 + 8 x 2 x 6 + 4 x 4 x 9) x 2 output channels
+    conv = energy_mod.measure_energy(nn.Sequential(_mean_neuron(), nn.Conv2d(1, 2, 3, padding=1)), x)
+    assert (conv.rows[0].macs, conv.rows[0].acs) == (0, (16 + 96 + 144) * 2)
+    # max pooling carries the count of the element it picks (the first of equal means:
+    # (0,0) k=1, (0,2) k=2, (2,0) k=2, (2,2) k=4), flattening keeps it
+    pool = energy_mod.measure_energy(nn.Sequential(_mean_neuron(), nn.MaxPool2d(2), nn.Flatten(),
+                                                   nn.Linear(4, 3)), x)
+    assert (pool.rows[0].macs, pool.rows[0].acs) == (0, 9 * 3)
+    # condense="or": one event per position
+    binary = energy_mod.measure_energy(nn.Sequential(_mean_neuron("or"), nn.Flatten(),
+                                                     nn.Linear(16, 3)), x)
+    assert (binary.rows[0].macs, binary.rows[0].acs) == (0, 16 * 3)
+    # an operation that changes the values in between ends the tracking: here the
+    # result is one common value, so the plain binary rule (one event per element)
+    bn = nn.BatchNorm2d(1).eval()
+    with torch.no_grad():
+        bn.bias.fill_(0.5)
+    after = counting.count_operations(nn.Sequential(_mean_neuron(), bn, nn.Flatten(),
+                                                    nn.Linear(16, 3)), x).layers[0]
+    assert (after.graded_calls, after.event_ops) == (0, 16 * 3)
+    assert counting.count_operations(nn.Sequential(_mean_neuron(), nn.Flatten(),
+                                                   nn.Linear(16, 3)), x).layers[0].graded_calls == 1

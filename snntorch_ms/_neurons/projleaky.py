@@ -326,6 +326,44 @@ class ProjLeaky(Leaky):
         ``groups=1``, and ``projection="none"``)."""
         return not self.windowed and self.projection == "none"
 
+    # -- energy accounting (see snntorch_ms/energy/counting.py) -----------------
+
+    def spike_counts(self, spk: torch.Tensor):
+        r"""How many window spikes make up each element of an output map, for the
+        energy counter; None when the output is already binary.
+
+        A ``condense="mean"`` map is the mean of the :math:`n(i, j)` window spikes
+        covering each position, so it carries :math:`k = M\,n / s` spike events:
+
+        .. math::
+
+            k(i, j) = \frac{M(i, j)\, n(i, j)}{s}, \qquad n = \text{coverage}
+
+        Example::
+
+            >>> lif = ProjLeaky(0.5, threshold=0.5, windows="overlap", groups=4, condense="mean")
+            >>> spk, _ = lif(torch.ones(1, 1, 4, 4))
+            >>> lif.spike_counts(spk)[0, 0]
+            tensor([[1., 2., 2., 1.],
+                    [2., 4., 4., 2.],
+                    [2., 4., 4., 2.],
+                    [1., 2., 2., 1.]])
+
+        :param spk: this neuron's output spikes
+        :type spk: torch.Tensor
+        :return: the counts (shape of ``spk``), or None (``condense="or"``, no
+            windows, or a window stack)
+        :rtype: torch.Tensor or None
+        """
+        if not self.windowed or self.condense != "mean" or spk.dim() != 4:
+            return None
+        from ..functional.windows import coverage
+
+        n = coverage(spk.shape[-2], spk.shape[-1], self.windows, self.groups,
+                     device=spk.device, dtype=spk.dtype)
+        s = self._channel_view("graded_spikes_factor", self.graded_spikes_factor, spk)
+        return torch.round(spk * n / s)
+
     # -- layout helpers -------------------------------------------------------
 
     def _layout(self, input_: torch.Tensor) -> str:

@@ -13,8 +13,12 @@ Two conventions price the synaptic operations, each a small pure function:
     output it feeds, zeros cost nothing. A real-valued tensor (images, real-valued
     MLPs and residual sums, ...) costs a MAC per operation; so do recurrent layers
     (their state is real-valued). A ``condense="mean"`` output of
-    :class:`~snntorch_ms.ProjLeaky` holds several values, so the test sees it as
-    real-valued and bills MACs. The test looks at the whole tensor of a call (the
+    :class:`~snntorch_ms.ProjLeaky` holds several values (0.25, 0.5, ...), but it is
+    the mean of the binary spikes of the 1, 2 or 4 windows covering a position: it is
+    priced as those spike events, one AC per window spike and per output it feeds
+    (the neuron tells the counter its coverage, :meth:`ProjLeaky.spike_counts
+    <snntorch_ms.ProjLeaky.spike_counts>`, and max pooling, flattening and dropout
+    carry the counts on), not as MACs. The test looks at the whole tensor of a call (the
     batch), so measure on a batch of realistic size. In 0.1.0 this convention was
     called ``"honest"``; that name is still accepted, with a
     :class:`DeprecationWarning` (once per process).
