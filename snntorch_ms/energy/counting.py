@@ -16,7 +16,9 @@ forward hooks (removed afterwards, also when the forward raises) and returns an
 Nothing here knows about joules: :mod:`snntorch_ms.energy.pricing` prices these
 counts.
 
-Dense operation counts, per call of a layer:
+Dense operation counts, per call of a layer (convolutions and linears: torch's
+:class:`~torch.utils.flop_counter.FlopCounterMode`, half its FLOPs, around each
+call; recurrent layers: ours, since it counts nothing for them):
 
 * convolution (:class:`~torch.nn.Conv1d`, ``Conv2d``, ``Conv3d``):
   :math:`N = |\text{output}| \cdot \frac{C_{in}}{\text{groups}} \cdot \prod k`
@@ -52,7 +54,6 @@ Example::
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -60,6 +61,7 @@ import torch
 import torch.nn.functional as F
 from snntorch._neurons.neurons import SpikingNeuron
 from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
 
 from ..functional.windows import coverage
 
@@ -96,10 +98,7 @@ class LayerCount:
     ``ops`` (:math:`N`) is the dense count of every call; ``dense_ops`` the part of
     it from calls on a real-valued input (and every recurrent call),
     ``binary_ops`` the part from calls on a binary input, whose exact event count
-    (non-zero inputs times the outputs each feeds) is ``event_ops``. Calls on a
-    ``condense="mean"`` output of :class:`~snntorch_ms.ProjLeaky` (a mean of binary
-    window spikes) count there too, with the window spikes as the events
-    (``graded_calls`` of them; see :func:`count_operations`).
+    (non-zero inputs times the outputs each feeds) is ``event_ops``.
 
     Example::
 
@@ -127,7 +126,6 @@ class LayerCount:
     nonzero: int = 0
     numel: int = 0
     order: int = -1
-    graded_calls: int = 0
 
     @property
     def input_rate(self) -> float:
@@ -420,7 +418,11 @@ def count_operations(model: nn.Module, inputs, *,
     neurons: Dict[nn.Module, NeuronCount] = {}
     order = [0]
     handles = []
-    graded: Dict[tuple, tuple] = {}  # multi-level spike tensors -> their spike counts
+    flops = FlopCounterMode(display=False)  # dense counts of convolutions and linears
+    started: Dict[nn.Module, int] = {}
+
+    def layer_start(module, args, kwargs):
+        started[module] = flops.get_total_flops()
 
     def first_call(st) -> None:
         if st.calls == 0:
@@ -433,27 +435,15 @@ def count_operations(model: nn.Module, inputs, *,
         st.calls += 1
         x = _first_tensor(args, kwargs)
         kind = st.kind
-        if kind.startswith("conv"):
-            ops = _conv_ops(module, output)
-        elif kind == "linear":
-            ops = int(x.numel() // module.in_features) * module.in_features * module.out_features
-        else:
+        if kind in ("lstm", "gru", "rnn"):  # FlopCounterMode counts nothing for these
             ops = _rnn_ops(module, x)
+        else:  # FlopCounterMode: 2 FLOPs per multiply-accumulate, biases not counted
+            ops = (flops.get_total_flops() - started.pop(module)) // 2
         st.ops += ops
         data = x.data if isinstance(x, nn.utils.rnn.PackedSequence) else x
         nz = int(torch.count_nonzero(data))
         st.nonzero += nz
         st.numel += int(data.numel())
-        counts = _graded_counts(graded, data) if kind in ("linear",) or \
-            kind.startswith("conv") else None
-        if counts is not None:  # a mean of binary window spikes: its spikes are the events
-            st.binary_calls += 1
-            st.graded_calls += 1
-            st.binary_ops += ops
-            st.event_ops += (int(round(float(counts.sum(dtype=torch.float64))))
-                             * module.out_features if kind == "linear"
-                             else _conv_acs(module, data, weights=counts))
-            return
         if kind in ("lstm", "gru", "rnn") or not _is_binary(data):
             st.dense_ops += ops
             return
@@ -478,37 +468,20 @@ def count_operations(model: nn.Module, inputs, *,
             if isinstance(spk, torch.Tensor):
                 st.spikes += int(torch.count_nonzero(spk))
                 st.outputs += int(spk.numel())
-                counts = module.spike_counts(spk) if hasattr(module, "spike_counts") else None
-                if counts is not None:  # the neuron tells its coverage (condense="mean")
-                    graded[_tensor_key(spk)] = (spk, counts)
-
-    def passthrough_hook(module, args, kwargs, output):
-        # pooling and value-preserving modules carry a graded tensor's spike counts on
-        x = _first_tensor(args, kwargs)
-        if not graded or not isinstance(x, torch.Tensor) or not isinstance(output, torch.Tensor):
-            return
-        counts = _graded_counts(graded, x)
-        if counts is None:
-            return
-        moved = _carry_counts(module, x, output, counts)
-        if moved is not None:
-            graded[_tensor_key(output)] = (output, moved)
-
 
     try:
         for name, module in model.named_modules():
             kind = _layer_kind(module)
             if kind is not None:
                 layers[module] = LayerCount(name, kind)
+                handles.append(module.register_forward_pre_hook(layer_start, with_kwargs=True))
                 handles.append(module.register_forward_hook(layer_hook, with_kwargs=True))
                 continue
             kind = _neuron_kind(module)
             if kind is not None:
                 neurons[module] = NeuronCount(name, kind)
                 handles.append(module.register_forward_hook(neuron_hook, with_kwargs=True))
-            elif next(module.children(), None) is None:
-                handles.append(module.register_forward_hook(passthrough_hook, with_kwargs=True))
-        with torch.no_grad():
+        with torch.no_grad(), flops:
             if isinstance(inputs, dict):
                 model(**inputs)
             elif isinstance(inputs, (tuple, list)):
@@ -563,56 +536,13 @@ def _is_binary(x: torch.Tensor) -> bool:
     return bool(((x == 0) | (x == v)).all())
 
 
-def _conv_ops(module: nn.modules.conv._ConvNd, out: torch.Tensor) -> int:
-    per_output = (module.in_channels // module.groups) * math.prod(module.kernel_size)
-    return int(out.numel()) * per_output
-
-
-def _tensor_key(x: torch.Tensor) -> tuple:
-    # a view (flatten, reshape) of a tracked tensor shares its data pointer and size
-    return (x.data_ptr(), x.numel(), x.dtype)
-
-
-def _graded_counts(graded: Dict[tuple, tuple], x: torch.Tensor) -> Optional[torch.Tensor]:
-    """The spike counts of a tracked multi-level spike tensor (or a view of it),
-    shaped like ``x``; None for any other tensor."""
-    if not graded or not isinstance(x, torch.Tensor) or x.numel() == 0:
-        return None
-    hit = graded.get(_tensor_key(x))
-    return None if hit is None else hit[1].reshape(x.shape)
-
-
-_MAX_POOLS = {nn.MaxPool1d: F.max_pool1d, nn.MaxPool2d: F.max_pool2d, nn.MaxPool3d: F.max_pool3d}
-
-
-def _carry_counts(module: nn.Module, x: torch.Tensor, out: torch.Tensor,
-                  counts: torch.Tensor) -> Optional[torch.Tensor]:
-    """The spike counts of ``out`` when ``module`` passes ``x``'s elements on: max
-    pooling (the counts of the elements it picks) or a module whose output equals its
-    input (dropout at inference, identity, flatten, a pooling to the same size)."""
-    pool = _MAX_POOLS.get(type(module))
-    if pool is not None:
-        _, idx = pool(x, module.kernel_size, module.stride, module.padding, module.dilation,
-                      ceil_mode=module.ceil_mode, return_indices=True)
-        if idx.shape != out.shape:
-            return None
-        flat = counts.flatten(-idx.dim() + 2) if idx.dim() > 2 else counts
-        return flat.gather(-1, idx.flatten(2)).reshape(out.shape)
-    if out.numel() == x.numel() and torch.equal(out.reshape(-1), x.reshape(-1)):
-        return counts.reshape(out.shape)
-    return None
-
-
-def _conv_acs(module: nn.modules.conv._ConvNd, x: torch.Tensor,
-              weights: Optional[torch.Tensor] = None) -> int:
-    """Exact count of (output element, kernel tap) pairs reading a non-zero input;
-    with ``weights`` (spike counts per input element), each pair counts that many."""
+def _conv_acs(module: nn.modules.conv._ConvNd, x: torch.Tensor) -> int:
+    """Exact count of (output element, kernel tap) pairs reading a non-zero input."""
     nd = len(module.kernel_size)
     if x.dim() == nd + 1:  # unbatched
         x = x.unsqueeze(0)
-        weights = weights.unsqueeze(0) if weights is not None else None
     groups = module.groups
-    mask = (x != 0).to(torch.float32) if weights is None else weights.to(torch.float32)
+    mask = (x != 0).to(torch.float32)
     b, c = mask.shape[:2]
     spatial = mask.shape[2:]
     mask = mask.reshape(b, groups, c // groups, *spatial).sum(2)  # [B, groups, *S]
