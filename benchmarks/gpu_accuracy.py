@@ -273,14 +273,14 @@ def make_optimizer(c, model, cuda: bool):
 
 def set_proj_path(model, path: str):
     """Put every ProjLeaky of ``model`` on ``path``; returns a description."""
-    from snntorch_ms.functional.fused_triton import set_fused_triton
-    from snntorch_ms.fused import set_fused_compile, use_fused
+    from snntorch_ms.fused import configure, use_fused
 
     if path == "reference":
+        use_fused(model, enabled=False)  # the default is fused since 0.3.0
         return "ProjLeaky reference path"
     use_fused(model)
-    set_fused_compile(path == "fused-compiled")
-    set_fused_triton(path == "triton")
+    configure(compile=path == "fused-compiled")
+    configure(triton=path == "triton")
     return {"fused-eager": "fused path, eager math", "fused-compiled": "fused path, compiled math",
             "triton": "fused path, Triton kernels"}[path]
 
@@ -545,8 +545,8 @@ def triton_check(model, device, bs: int, eval_batch: int, last: int) -> tuple:
 
     import torch
 
-    from snntorch_ms.functional.fused_triton import set_fused_triton, triton_available
-    from snntorch_ms.fused import set_fused_compile, use_fused
+    from snntorch_ms.functional.fused import triton_available
+    from snntorch_ms.fused import configure, use_fused
 
     if device.type != "cuda" or not triton_available():
         return False, "no CUDA device or no Triton: eager fused math"
@@ -558,8 +558,8 @@ def triton_check(model, device, bs: int, eval_batch: int, last: int) -> tuple:
         y = torch.arange(bs, device=device) % 10
         res = []
         for triton in (False, True):
-            set_fused_compile(False)
-            set_fused_triton(triton)
+            configure(compile=False)
+            configure(triton=triton)
             net.zero_grad(set_to_none=True)
             with torch.autocast("cuda", dtype=torch.bfloat16):
                 logits = net(x)
@@ -576,8 +576,8 @@ def triton_check(model, device, bs: int, eval_batch: int, last: int) -> tuple:
     except Exception as err:  # a kernel that does not compile: the eager fused math
         return False, f"Triton FAILED ({type(err).__name__}: {err})"[:800]
     finally:
-        set_fused_triton(None)
-        set_fused_compile(None)
+        configure(triton=None)
+        configure(compile=None)
     (l0, g0), (l1, g1) = res
     cos = [float(torch.nn.functional.cosine_similarity(a.flatten(), b.flatten(), 0))
            for a, b in ((l0, l1), (g0, g1))]
@@ -591,21 +591,21 @@ def warm_inductor(args):
     """For --proj-path fused-compiled: compile once here, so that workers load the graphs."""
     import torch
 
-    from snntorch_ms.fused import set_fused_compile, use_fused
+    from snntorch_ms.fused import configure, use_fused
     from snntorch_ms.models import build_model
 
     models = sorted({s["model"] for s in all_specs(args).values() if s["neuron"] == "proj"})
     dev = "cuda" if args.device == "cuda" else "cpu"
     for name in models:
         net = use_fused(build_model(name, "proj", num_classes=10, in_channels=1, image_size=28).to(dev))
-        set_fused_compile(True)
+        configure(compile=True)
         for b in (args.batch_size or 128, 60000 % (args.batch_size or 128) or 1):
             with torch.autocast(dev, dtype=torch.bfloat16, enabled=dev == "cuda"):
                 out = net(torch.randn(b, 1, 28, 28, device=dev))
             out.float().sum().backward()
         with torch.no_grad():
             net.eval()(torch.randn(args.eval_batch, 1, 28, 28, device=dev))
-        set_fused_compile(None)
+        configure(compile=None)
 
 
 def table(records, out_md: Path, header: str, order=()):
@@ -819,11 +819,11 @@ def estimate(args):
     import torch
     from torch.utils._python_dispatch import TorchDispatchMode
 
-    from snntorch_ms.fused import set_fused_compile, use_fused
+    from snntorch_ms.fused import configure, use_fused
     from snntorch_ms.train import build_from_config
 
     torch.set_num_threads(1)
-    set_fused_compile(False)
+    configure(compile=False)
     skip = {"empty", "empty_like", "empty_strided", "detach", "alias", "lift_fresh", "t",
             "_unsafe_view", "expand", "view", "as_strided", "new_empty", "new_empty_strided"}
 

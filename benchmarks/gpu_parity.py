@@ -43,8 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from snntorch_ms import ProjLeaky  # noqa: E402
 from snntorch_ms.functional import fused as fused_mod  # noqa: E402
-from snntorch_ms.functional.fused import set_fused_compile  # noqa: E402
-from snntorch_ms.functional.fused_triton import fused_triton_enabled, set_fused_triton  # noqa: E402
+from snntorch_ms.functional.fused import configure, triton_enabled  # noqa: E402
 
 LEARN = dict(learn_beta=True, learn_threshold=True, learn_theta=True)
 
@@ -78,23 +77,23 @@ def neuron_case(path, dtype, windows, device, args):
     shape = tuple(args.shape)
     x = (torch.rand(*shape) * 1.6 - 0.1).to(dtype)
     lat = torch.randn(*shape).to(dtype)
-    ref = ProjLeaky(**kwargs)
+    ref = ProjLeaky(backend="reference", **kwargs)
     out_r, g_r = two_steps(ref, x.float(), lat.float())  # bf16-rounded input, float32 math
     fused = ProjLeaky(fused=True, **kwargs).to(device)
     fused.load_state_dict(ref.state_dict())
-    set_fused_compile(path == "compiled", backend=args.compile_backend)
-    set_fused_triton(path == "triton")
+    configure(compile=path == "compiled", compile_backend=args.compile_backend)
+    configure(triton=path == "triton")
     try:
-        if path == "triton" and not fused_triton_enabled(x.to(device)):
+        if path == "triton" and not triton_enabled(x.to(device)):
             return {"status": "skipped", "why": "Triton kernels not available for this device"}
-        failed_before = len(fused_mod._COMPILE_FAILED)
+        failed_before = len(fused_mod.backend._COMPILE_FAILED)
         out_f, g_f = two_steps(fused, x.to(device), lat.to(device))
-        if path == "compiled" and len(fused_mod._COMPILE_FAILED) > failed_before:
+        if path == "compiled" and len(fused_mod.backend._COMPILE_FAILED) > failed_before:
             return {"status": "FAIL", "why": "torch.compile failed; the fused path fell back "
                                              "to the eager math (see warnings)"}
     finally:
-        set_fused_compile(None)
-        set_fused_triton(None)
+        configure(compile=None)
+        configure(triton=None)
     res = {"max_abs_out": max(float((a - b).abs().max()) for a, b in zip(out_r, out_f)),
            "max_abs_grad": max(float((a - b).abs().max()) for a, b in zip(g_r, g_f)
                                if a is not None and b is not None)}
@@ -123,23 +122,24 @@ def network_case(model_name, path, device, args):
     ref = build_model(model_name, "proj", num_classes=10, in_channels=1, image_size=28, **size)
     net = build_model(model_name, "proj", num_classes=10, in_channels=1, image_size=28, **size)
     net.load_state_dict(ref.state_dict())
-    ref, net = ref.to(device).train(), use_fused(net.to(device).train())
+    ref = use_fused(ref.to(device).train(), enabled=False)  # the reference path
+    net = use_fused(net.to(device).train())
     x = torch.randn(args.net_batch, 1, 28, 28, device=device)
     y = torch.arange(args.net_batch, device=device) % 10
     amp = device.type == "cuda"
     outs = []
     for model, fused_path in ((ref, None), (net, path)):
-        set_fused_compile(fused_path == "compiled", backend=args.compile_backend)
-        set_fused_triton(fused_path == "triton")
+        configure(compile=fused_path == "compiled", compile_backend=args.compile_backend)
+        configure(triton=fused_path == "triton")
         try:
-            if fused_path == "triton" and not fused_triton_enabled(x):
+            if fused_path == "triton" and not triton_enabled(x):
                 return {"status": "skipped", "why": "Triton kernels not available for this device"}
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
                 logits = model(x)
             torch.nn.functional.cross_entropy(logits.float(), y).backward()
         finally:
-            set_fused_compile(None)
-            set_fused_triton(None)
+            configure(compile=None)
+            configure(triton=None)
         grads = torch.cat([p.grad.flatten().float() for p in model.parameters() if p.grad is not None])
         outs.append((logits.detach().float().cpu(), grads.cpu()))
     (l_r, g_r), (l_f, g_f) = outs

@@ -35,8 +35,7 @@ import snntorch as snn  # noqa: E402
 from snntorch import surrogate  # noqa: E402
 
 from snntorch_ms import ProjLeaky  # noqa: E402
-from snntorch_ms.functional.fused import set_fused_compile  # noqa: E402
-from snntorch_ms.functional.fused_triton import fused_triton_enabled, set_fused_triton  # noqa: E402
+from snntorch_ms.functional.fused import configure, triton_enabled  # noqa: E402
 
 
 def make(kind: str, lateral: bool):
@@ -63,8 +62,8 @@ def setup(kind, args, device, dtype):
     fn = torch.compile(neuron, backend=args.backend) if args.compile else neuron
 
     def step():
-        set_fused_compile(compiled_math, backend=args.fused_backend)
-        set_fused_triton(triton)
+        configure(compile=compiled_math, compile_backend=args.fused_backend)
+        configure(triton=triton)
         neuron.reset_mem()
         if lat is not None and kind != "leaky":
             spk, _ = fn(x, lateral=lat)
@@ -72,8 +71,8 @@ def setup(kind, args, device, dtype):
             spk, _ = fn(x)
         spk.sum().backward()
         x.grad = None
-        set_fused_compile(None)
-        set_fused_triton(None)
+        configure(compile=None)
+        configure(triton=None)
 
     def ran():
         """What this row actually runs (a compile failure falls back to eager math)."""
@@ -82,15 +81,15 @@ def setup(kind, args, device, dtype):
         if kind == "proj-default":
             return "ProjLeaky reference path"
         if triton:
-            set_fused_triton(True)
-            on = fused_triton_enabled(x)
-            set_fused_triton(None)
+            configure(triton=True)
+            on = triton_enabled(x)
+            configure(triton=None)
             return "Triton kernels" if on else "eager fused math (Triton off for this device)"
         from snntorch_ms.functional import fused as fused_mod
 
-        set_fused_compile(compiled_math)
-        on = fused_mod.fused_compile_enabled(device)
-        set_fused_compile(None)
+        configure(compile=compiled_math)
+        on = fused_mod.compile_enabled(device)
+        configure(compile=None)
         if on and fused_mod._COMPILE_FAILED:  # _run fell back to the eager math
             return "eager fused math (torch.compile FAILED, see warnings)"
         return f"compiled fused math ({args.fused_backend})" if on else "eager fused math"
@@ -153,7 +152,7 @@ def main(argv=None):
     p.add_argument("--backend", default="inductor", help="torch.compile backend for --compile")
     p.add_argument("--fused-compile", action="store_true",
                    help="add rows: fused path with its inner math compiled and with it eager "
-                        "(set_fused_compile; the plain 'fused' row uses the default: compiled "
+                        "(configure(compile=...); the plain 'fused' row uses the default: compiled "
                         "on CUDA, eager on the CPU)")
     p.add_argument("--fused-backend", default="inductor",
                    help="torch.compile backend of the compiled fused math (default inductor; "

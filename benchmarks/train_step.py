@@ -58,8 +58,7 @@ def build(args, model_name, neuron_name, device):
     import torch
     import torch.nn.functional as F
 
-    from snntorch_ms.functional.fused_triton import set_fused_triton
-    from snntorch_ms.fused import set_fused_compile, use_fused
+    from snntorch_ms.fused import configure, use_fused
     from snntorch_ms.models import build_model
 
     torch.manual_seed(0)
@@ -71,8 +70,8 @@ def build(args, model_name, neuron_name, device):
     compiled = {"fused": None if args.fused_compile is None else args.fused_compile == "on",
                 "fused-eager": False, "fused-triton": False}.get(neuron_name)
     triton = neuron_name == "fused-triton"
-    if fused:
-        use_fused(model)
+    # "proj" is the reference path (the default is fused since 0.3.0)
+    use_fused(model, enabled=fused)
     model.train()
     step_model = torch.compile(model) if args.compile else model
     opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
@@ -82,16 +81,16 @@ def build(args, model_name, neuron_name, device):
 
     def step():
         if fused:
-            set_fused_compile(compiled, backend=args.fused_backend)
-            set_fused_triton(triton)
+            configure(compile=compiled, compile_backend=args.fused_backend)
+            configure(triton=triton)
         opt.zero_grad(set_to_none=True)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
             loss = F.cross_entropy(step_model(x), y)
         loss.backward()
         opt.step()
         if fused:
-            set_fused_compile(None)
-            set_fused_triton(None)
+            configure(compile=None)
+            configure(triton=None)
 
     return step, amp
 
@@ -120,15 +119,15 @@ def ran(args, neuron_name, device) -> str:
     if not neuron_name.startswith("fused"):
         return {"relu": "ReLU", "leaky": "snntorch Leaky", "proj": "ProjLeaky reference path"}[neuron_name]
     if neuron_name == "fused-triton":
-        set_fused_triton(True)
+        configure(triton=True)
         on = fused_triton_enabled(torch.zeros(1, device=device))
-        set_fused_triton(None)
+        configure(triton=None)
         return "Triton kernels" if on else "eager fused math (Triton off for this device)"
     if neuron_name == "fused-eager":
         return "eager fused math"
-    fused_mod.set_fused_compile(None if args.fused_compile is None else args.fused_compile == "on")
-    on = fused_mod.fused_compile_enabled(device)
-    fused_mod.set_fused_compile(None)
+    fused_mod.configure(compile=None if args.fused_compile is None else args.fused_compile == "on")
+    on = fused_mod.compile_enabled(device)
+    fused_mod.configure(compile=None)
     if on and fused_mod._COMPILE_FAILED:
         return "eager fused math (torch.compile FAILED, see warnings)"
     return f"compiled fused math ({args.fused_backend})" if on else "eager fused math"

@@ -1,7 +1,8 @@
-r"""Switching a network to the fused ProjLeaky path.
+r"""Switching a network's ProjLeaky neurons between the fused and the reference path.
 
-:func:`use_fused` flips ``fused`` on every :class:`~snntorch_ms.ProjLeaky` inside a
-network; the fused scan itself lives in :mod:`snntorch_ms.functional.fused`.
+:func:`use_fused` sets ``backend`` on every :class:`~snntorch_ms.ProjLeaky` inside a
+network; :func:`configure` (from :mod:`snntorch_ms.functional.fused`) chooses how
+the fused path runs (compiled, Triton) for the process.
 """
 
 from __future__ import annotations
@@ -11,16 +12,18 @@ from typing import Optional
 import torch
 
 from ._neurons import ProjLeaky
-from .functional.fused import fused_compile_enabled, set_fused_compile
+from .functional.fused import configure, fused_compile_enabled, set_fused_compile
 
-__all__ = ["use_fused", "set_fused_compile", "fused_compile_enabled"]
+__all__ = ["use_fused", "configure", "set_fused_compile", "fused_compile_enabled"]
 
 
-def use_fused(net: torch.nn.Module, enabled: bool = True,
+def use_fused(net: torch.nn.Module, enabled: Optional[bool] = True,
               compile: Optional[bool] = None) -> torch.nn.Module:
     r"""Run every :class:`~snntorch_ms.ProjLeaky` inside ``net`` (at any depth,
-    ``net`` itself included) on the fused path (``enabled=True``) or on the
-    reference path (``enabled=False``). Returns ``net``.
+    ``net`` itself included) on the fused path (``enabled=True``:
+    ``backend="fused"``), on the reference path (``enabled=False``:
+    ``backend="reference"``) or back on the default choice (``enabled=None``:
+    ``backend="auto"``, fused except for the exact-Leaky twin). Returns ``net``.
 
     The fused path computes the same time step,
 
@@ -34,7 +37,7 @@ def use_fused(net: torch.nn.Module, enabled: bool = True,
     saves only the inputs and recomputes the window membranes; neurons whose
     options it does not cover keep the reference path and warn once.
     ``compile`` (if not None) is passed to
-    :func:`~snntorch_ms.functional.fused.set_fused_compile`, a process-wide
+    :func:`~snntorch_ms.functional.fused.configure`, a process-wide
     setting: whether the fused math is compiled with :func:`torch.compile`.
 
     Example::
@@ -49,9 +52,10 @@ def use_fused(net: torch.nn.Module, enabled: bool = True,
         >>> net(torch.rand(2, 1, 8, 8)).shape
         torch.Size([2, 4, 8, 8])
     """
+    backend = "auto" if enabled is None else ("fused" if enabled else "reference")
     for module in net.modules():
         if isinstance(module, ProjLeaky):
-            module.fused = bool(enabled)
+            module.backend = backend
     if compile is not None:
-        set_fused_compile(compile)
+        configure(compile=compile)
     return net

@@ -57,14 +57,9 @@ MATH_FREE_NAMES = {
     "snntorch_ms.train.loop.evaluate_checkpoint",  # I/O + evaluate
     "snntorch_ms.train.loop.load_sets",           # loads datasets
     "snntorch_ms.train.report.measure_model_energy",  # calls snntorch_ms.energy
-    "snntorch_ms.functional.fused.FusedConfig",   # a named tuple of options
-    "snntorch_ms.functional.fused.fused_unsupported",     # option check
-    "snntorch_ms.functional.fused.recognise_surrogate",   # option check
-    "snntorch_ms.functional.fused.set_fused_compile",     # switch
-    "snntorch_ms.functional.fused.fused_compile_enabled",  # switch
-    "snntorch_ms.functional.fused_triton.triton_available",     # switch / query
-    "snntorch_ms.functional.fused_triton.set_fused_triton",     # switch
-    "snntorch_ms.functional.fused_triton.fused_triton_enabled",  # switch / query
+    "snntorch_ms.functional.fused.config.FusedConfig",   # a named tuple of options
+    "snntorch_ms.functional.fused.config.fused_unsupported",     # option check
+    "snntorch_ms.functional.fused.backend.settings",     # a dict of switches
     "snntorch_ms.energy.report.EnergyReport",     # a report container
     "snntorch_ms.energy.report.LayerEnergy",      # a row of the report
     "snntorch_ms.energy.report.NeuronEnergy",     # a row of the report

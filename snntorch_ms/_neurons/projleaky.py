@@ -9,7 +9,8 @@ import torch
 from snntorch import Leaky
 
 from ..export import nir_trace_guard  # NIR export guard, see nir_exportable
-from ..functional.fused import FusedConfig, fused_unsupported, fused_window_scan, recognise_surrogate
+from ..functional.fused import FusedConfig, fused_unsupported, fused_window_scan
+from ..functional.spec import recognise_surrogate
 from ..functional.projection import get_projection
 from ..functional.update import RESET_MECHANISMS, neuron_step, window_scan
 from ._instances import forget
@@ -25,9 +26,29 @@ __all__ = ["ProjLeaky"]
 
 CONDENSE = ("or", "mean")
 
+#: How a ProjLeaky runs its time step (``backend=``).
+BACKENDS = ("auto", "fused", "reference")
+
 #: ProjLeaky's own parameters: keyword-only since 0.2.0 (0.1.0 took ``theta`` third).
 OWN_KEYWORDS = ("theta", "windows", "groups", "projection", "condense", "learn_theta",
-                "fused")
+                "backend", "fused")
+
+
+def _resolve_backend(backend, fused) -> str:
+    """``backend=`` with the older ``fused=`` flag folded in (True: "fused",
+    False: "reference"); an error when the two disagree."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend={backend!r}: expected one of {BACKENDS}")
+    if fused is None:
+        return backend
+    if isinstance(fused, str) or not isinstance(fused, (bool, int)):
+        raise TypeError(f"fused must be True, False or None, got {fused!r}")
+    wanted = "fused" if fused else "reference"
+    if backend not in ("auto", wanted):
+        raise ValueError(f"fused={fused!r} contradicts backend={backend!r}: pass one of them "
+                         f"(fused=True is backend=\"fused\", fused=False is "
+                         f"backend=\"reference\")")
+    return wanted
 
 def _per_channel_length(value: torch.Tensor):
     """``None`` for a scalar (one element, at most one dimension), ``C`` for a
@@ -169,13 +190,22 @@ class ProjLeaky(Leaky):
     :type condense: str, optional
     :param learn_theta: (keyword-only) make ``theta`` a parameter. Defaults to False
     :type learn_theta: bool, optional
-    :param fused: (keyword-only) run the whole time step as one fused autograd
-        function with a hand-written backward (:mod:`snntorch_ms.functional.fused`;
-        same spikes, membranes and gradients to float tolerance, less memory and
-        time). Options it does not cover (a callable projection, an unknown
-        surrogate, ``state_quant``, ``inhibition``, ``reset_delay=False``, a
-        learnable ``graded_spikes_factor``) fall back to the reference path with
-        one warning. See also :func:`snntorch_ms.fused.use_fused`. Defaults to False
+    :param backend: (keyword-only) how the time step runs. ``"fused"``: as one
+        fused autograd function with a hand-written backward
+        (:mod:`snntorch_ms.functional.fused`; same spikes, membranes and gradients
+        to float tolerance, less memory and time); options it does not cover (a
+        callable projection, an unknown surrogate, ``state_quant``,
+        ``inhibition``, ``reset_delay=False``, a learnable
+        ``graded_spikes_factor``) fall back to the reference path with one
+        warning. ``"reference"``: autograd over the pure functions of
+        :mod:`snntorch_ms.functional`. ``"auto"``: fused wherever it covers the
+        options, except the exact-Leaky twin (no windows, ``projection="none"``),
+        which stays on the reference path to keep its bit-for-bit contract; no
+        warning. See also :func:`snntorch_ms.fused.use_fused`. Defaults to ``"auto"``
+        (since 0.3.0; before, the reference path unless ``fused=True``)
+    :type backend: str, optional
+    :param fused: (keyword-only) the older switch, still accepted: ``True`` is
+        ``backend="fused"``, ``False`` is ``backend="reference"``. Defaults to None
     :type fused: bool, optional
     :raises TypeError: for a ``spike_grad`` that is not callable (e.g. 0.1.0's
         positional ``theta``) or a string where a flag belongs
@@ -213,7 +243,8 @@ class ProjLeaky(Leaky):
         projection="sincos",
         condense="or",
         learn_theta=False,
-        fused=False,
+        backend="auto",
+        fused=None,
     ):
         if spike_grad is not None and not callable(spike_grad):
             raise TypeError(
@@ -235,6 +266,7 @@ class ProjLeaky(Leaky):
                     f"{flag} must be a bool, got {value!r}; ProjLeaky's own parameters "
                     f"({', '.join(OWN_KEYWORDS)}) are keyword-only since 0.2.0"
                 )
+        backend = _resolve_backend(backend, fused)
         if reset_mechanism not in RESET_MECHANISMS:
             raise ValueError(f"unknown reset_mechanism={reset_mechanism!r}: expected one of "
                              f"{RESET_MECHANISMS}")
@@ -297,14 +329,14 @@ class ProjLeaky(Leaky):
         # gets a pre-hook that raises while nirtorch's graph tracer runs it.
         if not self.nir_exportable:
             self.register_forward_pre_hook(nir_trace_guard)
-        # fused window scan (snntorch_ms/functional/fused.py), off by default
-        self.fused = fused
+        self.backend = backend
 
     def extra_repr(self) -> str:
         proj = self.projection if isinstance(self.projection, str) else "callable"
         return (
             f"windows={self.windows!r}, groups={self.groups}, projection={proj!r}, "
-            f"condense={self.condense!r}, reset_mechanism={self.reset_mechanism!r}"
+            f"condense={self.condense!r}, reset_mechanism={self.reset_mechanism!r}, "
+            f"backend={self.backend!r}"
         )
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
@@ -399,7 +431,21 @@ class ProjLeaky(Leaky):
             )
         return value.reshape(channels, 1, 1)
 
-    # -- fused path (snntorch_ms/functional/fused.py) ---------------------------
+    # -- fused path (snntorch_ms/functional/fused/) ------------------------------
+
+    @property
+    def fused(self) -> bool:
+        """Whether the time step runs on the fused path (given an input it takes):
+        ``backend="fused"``, or ``"auto"`` with options the fused path covers and
+        not the exact-Leaky twin. Setting it is setting ``backend`` to
+        ``"fused"`` (True) or ``"reference"`` (False)."""
+        if self.backend == "auto":
+            return not self.nir_exportable and self._fused_supported()[0]
+        return self.backend == "fused"
+
+    @fused.setter
+    def fused(self, value: bool) -> None:
+        self.backend = _resolve_backend("auto", bool(value))
 
     def _fused_supported(self):
         """``(True, None)`` when the fused scan covers this neuron's options, else
@@ -411,25 +457,51 @@ class ProjLeaky(Leaky):
             reset_delay=self.reset_delay, graded_spikes_factor=self.graded_spikes_factor)
         return reason is None, reason
 
+    def _use_fused(self, input_) -> bool:
+        """Whether this call runs fused; with ``backend="fused"`` and options the
+        fused path does not cover, one warning, then the reference path."""
+        if self.backend == "reference" or input_.dim() == 0:
+            return False
+        if self.backend == "auto":
+            return self.fused
+        supported, option = self._fused_supported()
+        if not supported and not getattr(self, "_fused_warned", False):
+            self._fused_warned = True
+            warnings.warn(f"ProjLeaky(backend=\"fused\"): the fused path does not support "
+                          f"{option}; using the reference path", UserWarning, stacklevel=3)
+        return supported
+
     def _fused_forward(self, layout, input_, lateral, beta, threshold, theta, gsf):
-        """The time step through :class:`~snntorch_ms.functional.fused.FusedWindowScan`."""
+        """The time step through :class:`~snntorch_ms.functional.fused.FusedWindowScan`,
+        returning the dtypes the reference path returns."""
         surrogate = recognise_surrogate(self.spike_grad)
         if layout == "map":
             height, width = input_.shape[-2:]
             cfg = FusedConfig.for_map(height, width, self.windows, self.groups, self.projection,
                                       self.reset_mechanism, self.condense, surrogate)
             t, b, l, r = cfg.boxes[-1]
-            return fused_window_scan(cfg, input_, self.mem[..., t:b, l:r], lateral, beta,
-                                     threshold, theta, gsf)
-        cfg = FusedConfig.for_stack(self.projection, self.reset_mechanism, surrogate)
-        if layout == "stack":
-            return fused_window_scan(cfg, input_, self.mem[:, -1], lateral, beta, threshold,
-                                     theta, gsf)
-        spk, mem = fused_window_scan(cfg, input_.unsqueeze(1), self.mem, None, beta, threshold,
-                                     theta, gsf)
-        # the kept state must be a tensor of its own, not a view (mem.detach_() and
-        # snntorch's detach_hidden work on it in place)
-        return spk[:, 0], mem[:, 0].clone()
+            carried = self.mem[..., t:b, l:r]
+        elif layout == "stack":
+            cfg = FusedConfig.for_stack(self.projection, self.reset_mechanism, surrogate)
+            carried = self.mem[:, -1]
+        else:
+            cfg = FusedConfig.for_single(self.projection, self.reset_mechanism, surrogate)
+            carried = self.mem
+        spk, mem = fused_window_scan(cfg, input_, carried, lateral, beta, threshold, theta, gsf)
+        spk_dtype, mem_dtype = self._reference_dtypes(mem.dtype, gsf)
+        return spk.to(spk_dtype), mem.to(mem_dtype)
+
+    def _reference_dtypes(self, dtype, gsf):
+        """The dtypes of the reference path's spikes and membrane when the
+        arithmetic runs in ``dtype`` (snntorch.Leaky's rule): snntorch's surrogates
+        return float32 spikes, and the reset signal (the detached spikes)
+        promotes the membrane unless ``reset_mechanism="none"``."""
+        fired = self.spike_grad(torch.zeros(1, dtype=dtype)).dtype
+        mem = dtype if self.reset_mechanism == "none" else torch.promote_types(dtype, fired)
+        spk = torch.promote_types(mem, fired)
+        if gsf.dim() > 0:
+            spk = torch.promote_types(spk, gsf.dtype)
+        return spk, mem
 
     # -- forward ---------------------------------------------------------------
 
@@ -492,18 +564,7 @@ class ProjLeaky(Leaky):
             theta = self._channel_view("theta", theta, input_)
             gsf = self._channel_view("graded_spikes_factor", gsf, input_)
 
-        # fused path: dispatch when asked for and supported, else warn once and go on
-        use_fused = False
-        if self.fused:
-            use_fused, option = self._fused_supported()
-            if input_.dim() == 0:
-                use_fused, option = False, "a 0-dim input"
-            if not use_fused and not getattr(self, "_fused_warned", False):
-                self._fused_warned = True
-                warnings.warn(f"ProjLeaky(fused=True): the fused path does not support "
-                              f"{option}; using the reference path", UserWarning, stacklevel=2)
-
-        if use_fused:
+        if self._use_fused(input_):
             spk, new_mem = self._fused_forward(layout, input_, lateral, beta, threshold,
                                                theta, gsf)
         else:

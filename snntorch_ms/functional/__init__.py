@@ -1,4 +1,6 @@
-"""Pure tensor functions behind the neurons: windows, projection, the update, surrogates."""
+"""Pure tensor functions behind the neurons: windows, projection, the update,
+surrogates; :mod:`.spec` defines every option's formula once, and :mod:`.fused`
+runs the whole time step as one autograd function."""
 
 from .projection import (
     PROJECTIONS,

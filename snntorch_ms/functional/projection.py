@@ -13,6 +13,8 @@ from typing import Callable, Optional, Union
 
 import torch
 
+from . import spec
+
 __all__ = [
     "PROJECTIONS",
     "sincos_projection",
@@ -51,10 +53,7 @@ def sincos_projection(a: torch.Tensor, b: Optional[torch.Tensor], theta) -> torc
     :rtype: torch.Tensor
     """
     k = theta * (math.pi / 2)
-    out = 2 * torch.sin(k * a)
-    if b is not None:
-        out = out * torch.cos(k * b)
-    return out
+    return 2 * spec.project(a, b, k, spec.projection_id("sincos"), b is not None)
 
 
 def nested_projection(a: torch.Tensor, b: Optional[torch.Tensor], theta) -> torch.Tensor:
@@ -84,9 +83,7 @@ def nested_projection(a: torch.Tensor, b: Optional[torch.Tensor], theta) -> torc
     :rtype: torch.Tensor
     """
     k = theta * (math.pi / 2)
-    if b is None:
-        return 2 * torch.sin(k * a)
-    return 2 * torch.sin(k * b * torch.cos(k * a))
+    return 2 * spec.project(a, b, k, spec.projection_id("nested"), b is not None)
 
 
 def mean_projection(a: torch.Tensor, b: Optional[torch.Tensor], theta=None) -> torch.Tensor:
@@ -110,9 +107,7 @@ def mean_projection(a: torch.Tensor, b: Optional[torch.Tensor], theta=None) -> t
     :return: the projected membrane :math:`C_p`, shape of ``a``
     :rtype: torch.Tensor
     """
-    if b is None:
-        return a
-    return (a + b) / 2
+    return spec.project(a, b, None, spec.projection_id("mean"), b is not None)
 
 
 def identity_projection(a: torch.Tensor, b: Optional[torch.Tensor], theta=None) -> torch.Tensor:
@@ -142,13 +137,10 @@ def identity_projection(a: torch.Tensor, b: Optional[torch.Tensor], theta=None) 
     return a
 
 
-#: Built-in projections by name (``projection=`` of :class:`~snntorch_ms.ProjLeaky`).
-PROJECTIONS = {
-    "sincos": sincos_projection,
-    "nested": nested_projection,
-    "mean": mean_projection,
-    "none": identity_projection,
-}
+#: Built-in projections by name (``projection=`` of :class:`~snntorch_ms.ProjLeaky`),
+#: in the order of :data:`snntorch_ms.functional.spec.PROJECTIONS`.
+PROJECTIONS = dict(zip(spec.PROJECTIONS, (sincos_projection, nested_projection,
+                                          mean_projection, identity_projection)))
 
 ProjectionFn = Callable[[torch.Tensor, Optional[torch.Tensor], torch.Tensor], torch.Tensor]
 

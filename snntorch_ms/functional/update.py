@@ -17,10 +17,12 @@ from typing import Callable, List, Optional, Tuple
 
 import torch
 
+from . import spec
+
 __all__ = ["RESET_MECHANISMS", "reset_signal", "membrane_update", "neuron_step", "window_scan"]
 
-#: Reset mechanisms, with snntorch's meaning.
-RESET_MECHANISMS = ("subtract", "zero", "none")
+#: Reset mechanisms, with snntorch's meaning (:data:`snntorch_ms.functional.spec.RESETS`).
+RESET_MECHANISMS = spec.RESETS
 
 
 def reset_signal(mem: torch.Tensor, threshold, spike_fn: Callable) -> torch.Tensor:
@@ -91,17 +93,13 @@ def membrane_update(cur: torch.Tensor, carried: torch.Tensor, reset: torch.Tenso
     :rtype: torch.Tensor
     :raises ValueError: for an unknown ``reset_mechanism``
     """
+    if reset_mechanism not in RESET_MECHANISMS:
+        raise ValueError(
+            f"unknown reset_mechanism={reset_mechanism!r}: expected one of {RESET_MECHANISMS}"
+        )
     beta = torch.as_tensor(beta).clamp(0, 1)
-    # same operation order as snntorch.Leaky, so the two agree bit for bit
-    if reset_mechanism == "subtract":
-        return beta * carried + cur - reset * threshold
-    if reset_mechanism == "zero":
-        return beta * ((1 - reset) * carried) + cur
-    if reset_mechanism == "none":
-        return beta * carried + cur
-    raise ValueError(
-        f"unknown reset_mechanism={reset_mechanism!r}: expected one of {RESET_MECHANISMS}"
-    )
+    # the spec keeps snntorch.Leaky's operation order, so the two agree bit for bit
+    return spec.membrane(beta * carried, cur, reset, threshold, spec.reset_id(reset_mechanism))
 
 
 def window_scan(

@@ -60,7 +60,7 @@ NEURON_KEYWORDS = tuple(
 
 # keywords that only ProjLeaky understands; a "leaky" neuron drops them so that
 # one ``neuron_kwargs`` can drive a comparison of the two neurons
-_PROJ_ONLY = ("theta", "projection", "learn_theta", "windows", "groups", "fused")
+_PROJ_ONLY = ("theta", "projection", "learn_theta", "windows", "groups", "backend", "fused")
 
 
 def check_neuron_kwargs(neuron_kwargs: Optional[dict]) -> dict:
@@ -78,7 +78,7 @@ def check_neuron_kwargs(neuron_kwargs: Optional[dict]) -> dict:
     :return: a new dict of the keywords
     :rtype: dict
     :raises ValueError: if ``windows``, ``groups``, ``init_hidden`` or ``output`` is
-        set, or a keyword that is not in :data:`NEURON_KEYWORDS`
+        set, or a keyword that is not in ``NEURON_KEYWORDS``
     """
     params = dict(neuron_kwargs or {})
     for key in ("windows", "groups", "init_hidden", "output"):

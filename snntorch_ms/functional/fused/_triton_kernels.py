@@ -1,9 +1,31 @@
-"""Triton kernels of :mod:`snntorch_ms.functional.fused_triton` (imported on first
+"""Triton kernels of :mod:`snntorch_ms.functional.fused.triton` (imported on first
 use only, so that importing snntorch_ms never needs triton). See that module for
-what they compute."""
+what they compute. The option-specific formulas are the functions of
+:mod:`snntorch_ms.functional.spec`, rebuilt here as Triton functions (the same
+code with the math namespace ``M`` bound to :mod:`triton.language`)."""
+
+import types
 
 import triton
 import triton.language as tl
+
+from .. import spec as _spec
+
+
+def _over_triton(functions):
+    """The spec functions as Triton device functions: same code, ``M`` = triton.language."""
+    scope = {"M": tl, "__name__": __name__, "__builtins__": __builtins__}
+    for fn in functions:
+        scope[fn.__name__] = triton.jit(types.FunctionType(fn.__code__, scope, fn.__name__))
+    return scope
+
+
+_SPEC = _over_triton(_spec.SPEC_FUNCTIONS)
+project = _SPEC["project"]
+project_partials = _SPEC["project_partials"]
+membrane = _SPEC["membrane"]
+membrane_partials = _SPEC["membrane_partials"]
+surrogate_grad = _SPEC["surrogate_grad"]
 
 @triton.jit
 def _inbox(boxes_ptr, q, row, col):
@@ -25,58 +47,12 @@ def _index(boxes_ptr, p, plane, b_idx, c, i, j, offs, C, H, W, hw,
         return ((b_idx * G + p) * C + c) * hw + offs
 
 @triton.jit
-def _project(a, lb, k, PROJ: tl.constexpr, HAS_B: tl.constexpr):
-    # Omega / scale (scale 2 for sincos and nested)
-    if PROJ == 0:
-        out = tl.sin(k * a)
-        if HAS_B:
-            out = out * tl.cos(k * lb)
-    elif PROJ == 1:
-        if HAS_B:
-            out = tl.sin(k * lb * tl.cos(k * a))
-        else:
-            out = tl.sin(k * a)
-    elif PROJ == 2:
-        if HAS_B:
-            out = (a + lb) * 0.5
-        else:
-            out = a
-    else:
-        out = a
-    return out
-
-@triton.jit
 def _update(a, cur, lb, beta_eff, thr, k, PROJ: tl.constexpr, RESET: tl.constexpr,
             HAS_B: tl.constexpr):
-    c = _project(a, lb, k, PROJ, HAS_B)
-    u = c * beta_eff
-    if RESET == 1:
-        u = tl.where(a > thr, 0.0, u)
-    u = u + cur
-    if RESET == 0:
-        u = tl.where(a > thr, u - thr, u)
-    return u
-
-@triton.jit
-def _surrogate(x, sa, SURR: tl.constexpr):
-    if SURR == 0:
-        t = x * (3.141592653589793 / 2 * sa)
-        out = (sa / 2) / (1 + t * t)
-    elif SURR == 1:
-        d = tl.abs(x) * sa + 1.0
-        out = 1.0 / (d * d)
-    elif SURR == 2:
-        s = tl.sigmoid(x * sa)
-        out = sa * s * (1 - s)
-    elif SURR == 3:
-        out = tl.where(x >= 0, -sa, sa) + 0.0 * x
-    elif SURR == 4:
-        out = 1.0 + 0.0 * x
-    elif SURR == 5:
-        out = tl.where(tl.abs(x) < sa / 2, 1.0 / sa, 0.0) + 0.0 * x
-    else:
-        out = 0.0 * x
-    return out
+    # one window sub-step: spec.membrane(beta scale spec.project(...), I, R, thr)
+    c = project(a, lb, k, PROJ, HAS_B)
+    r = (a > thr).to(tl.float32)
+    return membrane(c * beta_eff, cur, r, thr, RESET)
 
 @triton.jit
 def _param(ptr, c, PER_CHANNEL: tl.constexpr):
@@ -214,7 +190,7 @@ def backward_kernel(x_ptr, carried_ptr, lat_ptr, beta_ptr, thr_ptr, theta_ptr, g
             n = tl.full([BLOCK], 1.0, dtype=tl.float32)
         if HAS_GS:
             gs = tl.load(gspk_ptr + idx, mask=mask, other=0.0).to(tl.float32)
-            term = gs * gsf / n * _surrogate(u_p - thr, sa, SURR)
+            term = gs * gsf / n * surrogate_grad(u_p - thr, sa, SURR)
             term = tl.where(mask, term, 0.0)
             gu += term
             acc_thr -= term
@@ -227,13 +203,9 @@ def backward_kernel(x_ptr, carried_ptr, lat_ptr, beta_ptr, thr_ptr, theta_ptr, g
                 tl.atomic_add(gx_ptr + idx, gu, mask=mask)
             else:
                 tl.store(gx_ptr + idx, gu, mask=mask)
-        fired_prev = a > thr
-        if RESET == 0:
-            acc_thr -= tl.where(fired_prev, gu, 0.0)
-        if RESET == 1:
-            guz = tl.where(fired_prev, 0.0, gu)
-        else:
-            guz = gu
+        dbc, dthr = membrane_partials((a > thr).to(tl.float32), RESET)
+        acc_thr += gu * dthr
+        guz = gu * dbc
         gc = guz * beta_eff
         has_b = HAS_LAT and p > 0
         if has_b:
@@ -241,44 +213,8 @@ def backward_kernel(x_ptr, carried_ptr, lat_ptr, beta_ptr, thr_ptr, theta_ptr, g
             lb = tl.load(lat_ptr + lidx, mask=mask, other=0.0).to(tl.float32)
         else:
             lb = a
-        # dc/da, dc/db, dc/dk and c (c = Omega / scale)
-        if PROJ == 0 or (PROJ == 1 and not has_b):
-            ka = k * a
-            sa_ = tl.sin(ka)
-            ca = tl.cos(ka)
-            if has_b and PROJ == 0:
-                kb = k * lb
-                sb = tl.sin(kb)
-                cb = tl.cos(kb)
-                cval = sa_ * cb
-                da = k * ca * cb
-                db = -(k * sa_ * sb)
-                dk = a * ca * cb - lb * sa_ * sb
-            else:
-                cval = sa_
-                da = k * ca
-                db = 0.0 * a
-                dk = a * ca
-        elif PROJ == 1:
-            ka = k * a
-            sa_ = tl.sin(ka)
-            ca = tl.cos(ka)
-            z = k * lb * ca
-            cz = tl.cos(z)
-            cval = tl.sin(z)
-            da = -(cz * k * k * lb * sa_)
-            db = cz * k * ca
-            dk = cz * (lb * ca - k * lb * a * sa_)
-        elif PROJ == 2 and has_b:
-            cval = (a + lb) * 0.5
-            da = 0.5 + 0.0 * a
-            db = 0.5 + 0.0 * a
-            dk = 0.0 * a
-        else:
-            cval = a
-            da = 1.0 + 0.0 * a
-            db = 0.0 * a
-            dk = 0.0 * a
+        # c = Omega / scale and its partials dc/da, dc/db, dc/dk
+        cval, da, db, dk = project_partials(a, lb, k, PROJ, has_b)
         acc_beta += guz * cval * scale
         acc_k += gc * dk
         if NEED_LAT and has_b:

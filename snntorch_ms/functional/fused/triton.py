@@ -18,92 +18,22 @@ atomically; ``beta``/``threshold``/``theta`` gradients are reduced per program
 and added atomically per channel. Arithmetic is float32 in registers whatever
 the storage type.
 
-The kernels are opt-in (:func:`set_fused_triton`): they are checked against the
-eager fused math here, but their speed against the compiled math has not been
+The kernels are opt-in (:func:`~snntorch_ms.functional.fused.configure`): they are
+checked against the eager fused math here, but their speed against the compiled math has not been
 measured on a GPU yet.
 """
 
 from __future__ import annotations
 
 import math
-import os
-from typing import Optional
 
 import torch
 
-__all__ = ["triton_available", "set_fused_triton", "fused_triton_enabled", "supported",
-           "triton_forward", "triton_backward"]
+from .. import spec
+from .backend import triton_enabled
+from .config import out_dtype as _out_dtype
 
-_SETTING = {"enabled": None}
-_PROJ = {"sincos": 0, "nested": 1, "mean": 2, "none": 3}
-_RESET = {"subtract": 0, "zero": 1, "none": 2}
-_SURR = {"atan": 0, "fast_sigmoid": 1, "sigmoid": 2, "triangular": 3,
-         "straight_through_estimator": 4, "rectangular": 5, "bypass": 6}
-
-
-def triton_available() -> bool:
-    r"""Whether :mod:`triton` imports.
-
-    .. math::
-
-        \text{available} = [\texttt{import triton}\ \text{succeeds}]
-
-    Example::
-
-        >>> isinstance(triton_available(), bool)
-        True
-    """
-    try:
-        import triton  # noqa: F401
-    except Exception:
-        return False
-    return True
-
-
-def set_fused_triton(enabled: Optional[bool] = None) -> None:
-    r"""Use the Triton kernels for the fused scan on CUDA tensors (``True``), never
-    (``False``), or as the environment variable ``SNNTORCH_MS_FUSED_TRITON=1``
-    says (``None``, the default; unset means no). With ``TRITON_INTERPRET=1`` the
-    kernels also run (slowly) on CPU tensors, for testing.
-
-    .. math::
-
-        (S, U) = \text{kernel}(I, U_0, L;\ \beta, \vartheta, \theta, s)
-
-    Example::
-
-        >>> set_fused_triton(False); fused_triton_enabled(torch.zeros(1))
-        False
-        >>> set_fused_triton(None)
-    """
-    _SETTING["enabled"] = enabled
-
-
-def fused_triton_enabled(x: torch.Tensor) -> bool:
-    r"""Whether the fused scan of ``x`` runs the Triton kernels (see
-    :func:`set_fused_triton`): enabled, Triton importable, and ``x`` on CUDA (or
-    any device under ``TRITON_INTERPRET=1``).
-
-    .. math::
-
-        \text{use} = \text{enabled} \wedge \text{triton} \wedge
-        (\text{CUDA} \vee \text{interpreter})
-
-    Example::
-
-        >>> fused_triton_enabled(torch.zeros(1)) in (True, False)
-        True
-    """
-    enabled = _SETTING["enabled"]
-    if enabled is None:
-        enabled = os.environ.get("SNNTORCH_MS_FUSED_TRITON", "0").strip().lower() in (
-            "1", "true", "yes")
-    if not enabled or torch.compiler.is_compiling():
-        return False
-    interpret = os.environ.get("TRITON_INTERPRET", "0") == "1"
-    if not (x.is_cuda or interpret):
-        return False
-    return triton_available()
+__all__ = ["supported", "triton_forward", "triton_backward"]
 
 
 _KERNELS = None
@@ -113,7 +43,7 @@ def _kernels():
     """The kernels, imported on first use (importing this module never needs triton)."""
     global _KERNELS
     if _KERNELS is None:
-        from . import _fused_triton_kernels as k
+        from . import _triton_kernels as k
 
         _KERNELS = (k.forward_kernel, k.backward_kernel)
     return _KERNELS
@@ -163,6 +93,8 @@ def supported(cfg, x, lat, *params) -> bool:
         >>> supported(cfg, torch.zeros(2, 3), None, torch.tensor(0.5))
         False
     """
+    if cfg.layout == "single":
+        return False  # one window of any shape: the eager or compiled math
     if cfg.layout == "map" and x.dim() != 4 or cfg.layout == "stack" and x.dim() != 5:
         return False
     channels = x.shape[1] if cfg.layout == "map" else x.shape[2]
@@ -186,9 +118,6 @@ def triton_forward(cfg, x, carried, lat, beta, thr, theta, gsf):
         ...                           torch.zeros(2, 3, 2, 2, device="cuda"), None,
         ...                           one * 0.5, one, one * 0.5, one)  # doctest: +SKIP
     """
-    from ._fused_common import out_dtype as _out_dtype
-    from ._fused_common import proj_scale as _proj_scale
-
     fwd, _ = _kernels()
     batch, groups, channels, height, width, h, w, boxes = _geometry(cfg, x)
     dtype = _out_dtype(x, carried, lat, beta, thr, theta)
@@ -203,9 +132,9 @@ def triton_forward(cfg, x, carried, lat, beta, thr, theta, gsf):
     pcs = [_per_channel(t, channels) for t in ps]
     grid = (batch * channels, math.ceil(h * w / _BLOCK))
     fwd[grid](x_c, car, lat_c, *ps, spk, mem, boxes, channels, height, width, w, h * w,
-              _proj_scale(cfg.projection), G=groups, MAP=cfg.layout == "map",
-              PARTITION=partition, MEAN=mean, PROJ=_PROJ[cfg.projection],
-              RESET=_RESET[cfg.reset], HAS_LAT=lat is not None, PC_BETA=pcs[0],
+              cfg.scale, G=groups, MAP=cfg.layout == "map",
+              PARTITION=partition, MEAN=mean, PROJ=cfg.proj_id,
+              RESET=cfg.reset_id, HAS_LAT=lat is not None, PC_BETA=pcs[0],
               PC_THR=pcs[1], PC_THETA=pcs[2], PC_GSF=pcs[3], BLOCK=_BLOCK)
     return spk.to(dtype), mem
 
@@ -226,10 +155,6 @@ def triton_backward(cfg, needs, x, carried, lat, beta, thr, theta, gsf, g_spk, g
         >>> grads = triton_backward(cfg, (True,) * 6, x, carried, None, beta, thr, theta,
         ...                         gsf, torch.ones_like(spk), None)  # doctest: +SKIP
     """
-    from ._fused_common import HALF_PI as _HALF_PI
-    from ._fused_common import out_dtype as _out_dtype
-    from ._fused_common import proj_scale as _proj_scale
-
     _, bwd = _kernels()
     need_x, need_car, need_lat, need_beta, need_thr, need_theta = needs
     batch, groups, channels, height, width, h, w, boxes = _geometry(cfg, x)
@@ -253,9 +178,9 @@ def triton_backward(cfg, needs, x, carried, lat, beta, thr, theta, gsf, g_spk, g
     kind, sa = cfg.surrogate
     grid = (batch * channels, math.ceil(h * w / _BLOCK))
     bwd[grid](x_c, car, lat_c, *ps, gs, gm, scratch, gx, gcar, glat, *gpar, boxes,
-              channels, height, width, w, h * w, n_window, _proj_scale(cfg.projection), float(sa),
+              channels, height, width, w, h * w, n_window, cfg.scale, float(sa),
               G=groups, MAP=cfg.layout == "map", PARTITION=partition,
-              PROJ=_PROJ[cfg.projection], RESET=_RESET[cfg.reset], SURR=_SURR[kind],
+              PROJ=cfg.proj_id, RESET=cfg.reset_id, SURR=spec.surrogate_id(kind),
               HAS_LAT=lat is not None, HAS_GS=g_spk is not None, HAS_GM=g_mem is not None,
               NEED_X=need_x, NEED_CAR=need_car, NEED_LAT=has_lat_grad, NEED_BETA=need_beta,
               NEED_THR=need_thr, NEED_THETA=need_theta, PC_BETA=pcs[0], PC_THR=pcs[1],
@@ -270,6 +195,6 @@ def triton_backward(cfg, needs, x, carried, lat, beta, thr, theta, gsf, g_spk, g
     if need_thr:
         g_thr = shaped(gpar[1], thr)
     if need_theta and cfg.projection in ("sincos", "nested"):
-        g_theta = shaped(gpar[2] * _HALF_PI, theta)
+        g_theta = shaped(gpar[2] * spec.HALF_PI, theta)
     return (gx.to(dtype) if need_x else None, gcar.to(dtype) if need_car else None,
             glat.to(dtype) if has_lat_grad else None, g_beta, g_thr, g_theta)
