@@ -98,7 +98,10 @@ class LayerCount:
     ``ops`` (:math:`N`) is the dense count of every call; ``dense_ops`` the part of
     it from calls on a real-valued input (and every recurrent call),
     ``binary_ops`` the part from calls on a binary input, whose exact event count
-    (non-zero inputs times the outputs each feeds) is ``event_ops``.
+    (non-zero inputs times the outputs each feeds) is ``event_ops``. Calls on a
+    ``condense="mean"`` output of :class:`~snntorch_ms.ProjLeaky` (a mean of binary
+    window spikes) count there too, with the window spikes as the events
+    (``graded_calls`` of them; see :func:`count_operations`).
 
     Example::
 
@@ -126,6 +129,7 @@ class LayerCount:
     nonzero: int = 0
     numel: int = 0
     order: int = -1
+    graded_calls: int = 0
 
     @property
     def input_rate(self) -> float:
@@ -418,6 +422,7 @@ def count_operations(model: nn.Module, inputs, *,
     neurons: Dict[nn.Module, NeuronCount] = {}
     order = [0]
     handles = []
+    graded: Dict[tuple, tuple] = {}  # multi-level spike tensors -> their spike counts
     flops = FlopCounterMode(display=False)  # dense counts of convolutions and linears
     started: Dict[nn.Module, int] = {}
 
@@ -444,6 +449,16 @@ def count_operations(model: nn.Module, inputs, *,
         nz = int(torch.count_nonzero(data))
         st.nonzero += nz
         st.numel += int(data.numel())
+        counts = _graded_counts(graded, data) if kind in ("linear",) or \
+            kind.startswith("conv") else None
+        if counts is not None:  # a mean of binary window spikes: its spikes are the events
+            st.binary_calls += 1
+            st.graded_calls += 1
+            st.binary_ops += ops
+            st.event_ops += (int(round(float(counts.sum(dtype=torch.float64))))
+                             * module.out_features if kind == "linear"
+                             else _conv_acs(module, data, weights=counts))
+            return
         if kind in ("lstm", "gru", "rnn") or not _is_binary(data):
             st.dense_ops += ops
             return
@@ -468,6 +483,22 @@ def count_operations(model: nn.Module, inputs, *,
             if isinstance(spk, torch.Tensor):
                 st.spikes += int(torch.count_nonzero(spk))
                 st.outputs += int(spk.numel())
+                counts = module.spike_counts(spk) if hasattr(module, "spike_counts") else None
+                if counts is not None:  # the neuron tells its coverage (condense="mean")
+                    graded[_tensor_key(spk)] = (spk, counts)
+
+    def passthrough_hook(module, args, kwargs, output):
+        # pooling and value-preserving modules carry a graded tensor's spike counts on
+        x = _first_tensor(args, kwargs)
+        if not graded or not isinstance(x, torch.Tensor) or not isinstance(output, torch.Tensor):
+            return
+        counts = _graded_counts(graded, x)
+        if counts is None:
+            return
+        moved = _carry_counts(module, x, output, counts)
+        if moved is not None:
+            graded[_tensor_key(output)] = (output, moved)
+
 
     try:
         for name, module in model.named_modules():
@@ -481,6 +512,8 @@ def count_operations(model: nn.Module, inputs, *,
             if kind is not None:
                 neurons[module] = NeuronCount(name, kind)
                 handles.append(module.register_forward_hook(neuron_hook, with_kwargs=True))
+            elif next(module.children(), None) is None:
+                handles.append(module.register_forward_hook(passthrough_hook, with_kwargs=True))
         with torch.no_grad(), flops:
             if isinstance(inputs, dict):
                 model(**inputs)
@@ -536,13 +569,51 @@ def _is_binary(x: torch.Tensor) -> bool:
     return bool(((x == 0) | (x == v)).all())
 
 
-def _conv_acs(module: nn.modules.conv._ConvNd, x: torch.Tensor) -> int:
-    """Exact count of (output element, kernel tap) pairs reading a non-zero input."""
+def _tensor_key(x: torch.Tensor) -> tuple:
+    # a view (flatten, reshape) of a tracked tensor shares its data pointer and size
+    return (x.data_ptr(), x.numel(), x.dtype)
+
+
+def _graded_counts(graded: Dict[tuple, tuple], x: torch.Tensor) -> Optional[torch.Tensor]:
+    """The spike counts of a tracked multi-level spike tensor (or a view of it),
+    shaped like ``x``; None for any other tensor."""
+    if not graded or not isinstance(x, torch.Tensor) or x.numel() == 0:
+        return None
+    hit = graded.get(_tensor_key(x))
+    return None if hit is None else hit[1].reshape(x.shape)
+
+
+_MAX_POOLS = {nn.MaxPool1d: F.max_pool1d, nn.MaxPool2d: F.max_pool2d, nn.MaxPool3d: F.max_pool3d}
+
+
+def _carry_counts(module: nn.Module, x: torch.Tensor, out: torch.Tensor,
+                  counts: torch.Tensor) -> Optional[torch.Tensor]:
+    """The spike counts of ``out`` when ``module`` passes ``x``'s elements on: max
+    pooling (the counts of the elements it picks) or a module whose output equals its
+    input (dropout at inference, identity, flatten, a pooling to the same size)."""
+    pool = _MAX_POOLS.get(type(module))
+    if pool is not None:
+        _, idx = pool(x, module.kernel_size, module.stride, module.padding, module.dilation,
+                      ceil_mode=module.ceil_mode, return_indices=True)
+        if idx.shape != out.shape:
+            return None
+        flat = counts.flatten(-idx.dim() + 2) if idx.dim() > 2 else counts
+        return flat.gather(-1, idx.flatten(2)).reshape(out.shape)
+    if out.numel() == x.numel() and torch.equal(out.reshape(-1), x.reshape(-1)):
+        return counts.reshape(out.shape)
+    return None
+
+
+def _conv_acs(module: nn.modules.conv._ConvNd, x: torch.Tensor,
+              weights: Optional[torch.Tensor] = None) -> int:
+    """Exact count of (output element, kernel tap) pairs reading a non-zero input;
+    with ``weights`` (spike counts per input element), each pair counts that many."""
     nd = len(module.kernel_size)
     if x.dim() == nd + 1:  # unbatched
         x = x.unsqueeze(0)
+        weights = weights.unsqueeze(0) if weights is not None else None
     groups = module.groups
-    mask = (x != 0).to(torch.float32)
+    mask = (x != 0).to(torch.float32) if weights is None else weights.to(torch.float32)
     b, c = mask.shape[:2]
     spatial = mask.shape[2:]
     mask = mask.reshape(b, groups, c // groups, *spatial).sum(2)  # [B, groups, *S]
