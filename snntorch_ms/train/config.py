@@ -18,7 +18,8 @@ from torch import nn
 from .. import data as data_mod
 from ..errors import UserError
 
-__all__ = ["TrainConfig", "ConfigError", "RECIPE_DEFAULTS", "resolve_config", "build_from_config"]
+__all__ = ["TrainConfig", "ConfigError", "RECIPE_DEFAULTS", "TECHNIQUE_DEFAULTS", "resolve_config",
+           "build_from_config"]
 
 
 class ConfigError(UserError, ValueError):

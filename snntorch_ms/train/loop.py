@@ -153,10 +153,15 @@ def _validation_indices(c: TrainConfig) -> List[int]:
 
 
 def load_validation(c: TrainConfig):
-    """The validation split of a resolved config (``val_images`` training images,
+    r"""The validation split of a resolved config (``val_images`` training images,
     class-balanced, drawn with a fixed seed, without augmentation), or None.
 
-    :func:`load_sets` leaves these images out of the training set.
+    :func:`load_sets` leaves these images out of the training set:
+
+    .. math::
+
+        V = \mathrm{subset}(D_{\rm train}, n_{\rm val}; s_0), \qquad
+        T = \mathrm{subset}(D_{\rm train} \setminus V, n_{\rm train}; \text{seed})
 
     Example::
 

@@ -1,0 +1,471 @@
+"""What closes the T=1 gap: distillation, warm start from T=4, membrane batch norm
+(MPBN) and learnable thresholds, alone and combined, for snntorch Leaky at T=1 and
+ProjLeaky (two and four windows, ``condense="mean"``), against ReLU, Leaky T=1 and
+Leaky T=4, at equal training budget, on real Fashion-MNIST.
+
+Setting (the defaults): 9,000 training + 1,000 validation images (the validation
+split is held out of the training split; every choice is made on it) and 5,000 test
+images, 5 epochs, the half-width ConvNet, batch 64, the ``basic`` recipe.
+
+* **screening** (seed 0): the baselines and, per neuron, each technique alone and
+  all combined (distillation + warm start + MPBN), plus cold runs given the same
+  total epochs as the techniques that build on other runs (a teacher's epochs and a
+  warm start's T=4 epochs count toward the cost).
+* **final** (seeds 0, 1, 2): the baselines and the two best configurations per
+  neuron by validation accuracy in the screening, each with its equal-budget cold run.
+
+Every run is its own process (``python -m snntorch_ms train``), ``--jobs`` at a time
+(two on two cores), one thread each. Run folders (with checkpoints) go to ``--runs``;
+each finished configuration writes ``<results>/<name>-s<seed>/result.json`` (and,
+with ``--commit``, commits it). A later call skips what is done and reuses a
+teacher or T=4 run already trained; a killed run resumes from its checkpoint.
+At the end: ``table.md`` and ``pareto.png`` (accuracy against energy per image,
+neuron-internal work included, log scale, seed spread, Pareto front) in
+``<results>``, copied to ``docs/results/`` with ``--docs``.
+
+Usage::
+
+    python benchmarks/t1_techniques.py --round all --jobs 2 --commit --docs
+    python benchmarks/t1_techniques.py --tiny --round all --runs /tmp/t1 --results /tmp/t1r
+    python benchmarks/t1_techniques.py --plan            # list the runs, train nothing
+
+Targets: best T=1 binary configuration within 1.0 point of ReLU and at least Leaky
+T=4; at most 1/10 of the twin's energy per image including neuron work; best
+ProjLeaky at least best Leaky T=1 (or a measured statement why not).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+#: Neuron families compared: name -> (neuron, neuron args, model args).
+FAMILIES = {
+    "leaky": ("leaky", {}, {}),
+    "proj-g2": ("proj", {"condense": "mean"}, {"groups": 2}),
+    "proj-g4": ("proj", {"condense": "mean"}, {"groups": 4}),
+}
+
+#: Techniques: name -> what they add (teacher, warm start from T=4, MPBN, neuron args).
+TECHNIQUES = {
+    "kd": dict(teacher=True),
+    "warm": dict(warm=True),
+    "mpbn": dict(mpbn=True),
+    "learn": dict(neuron_args={"learn_threshold": True, "learn_beta": True}),  # DIET-SNN
+    "all": dict(teacher=True, warm=True, mpbn=True),
+}
+
+
+def spec(family, timesteps=1, epochs=None, technique=None):
+    """A run: dict(neuron, T, epochs factor, neuron/model args, mpbn, deps)."""
+    neuron, nargs, margs = FAMILIES[family] if family != "relu" else ("relu", {}, {})
+    t = TECHNIQUES.get(technique, {})
+    return dict(family=family, neuron=neuron, T=timesteps, epochs=epochs,
+                neuron_args={**nargs, **t.get("neuron_args", {})}, model_args=dict(margs),
+                mpbn=bool(t.get("mpbn")), teacher="relu" if t.get("teacher") else None,
+                warm=(f"{family}-T4" + ("-mpbn" if t.get("mpbn") else "")) if t.get("warm")
+                else None, technique=technique)
+
+
+def budget_epochs(s, epochs):
+    """Total epochs a configuration costs: its own, its teacher's, its source's."""
+    return (s["epochs"] or epochs) + (epochs if s["teacher"] else 0) + (epochs if s["warm"] else 0)
+
+
+def configurations(epochs):
+    """Every configuration of the screening, by name (dependencies included)."""
+    cfgs = {"relu": spec("relu"), "leaky-T1": spec("leaky"), "leaky-T4": spec("leaky", 4)}
+    for fam in FAMILIES:
+        base = "leaky" if fam == "leaky" else fam
+        cfgs[f"{base}-T1"] = spec(fam)
+        cfgs[f"{fam}-T4"] = spec(fam, 4)
+        cfgs[f"{fam}-T4-mpbn"] = dict(spec(fam, 4, technique="mpbn"), role="source")
+        for tech in TECHNIQUES:
+            cfgs[f"{fam}-{tech}"] = spec(fam, technique=tech)
+        for total in sorted({budget_epochs(cfgs[f"{fam}-{t}"], epochs) for t in TECHNIQUES}):
+            if total != epochs:
+                cfgs[f"{fam}-T1-e{total}"] = dict(spec(fam, epochs=total), role="cold")
+    cfgs["leaky-T4"]["role"] = "baseline"
+    return cfgs
+
+
+def screening_names(cfgs):
+    names = ["relu", "leaky-T1", "leaky-T4"]
+    for fam in FAMILIES:
+        names += [f"{fam}-T1" if fam != "leaky" else "leaky-T1"]
+        names += [f"{fam}-{t}" for t in TECHNIQUES]
+        names += [n for n in cfgs if n.startswith(f"{fam}-T1-e")]
+    return list(dict.fromkeys(names))
+
+
+def cold_partner(cfgs, name, epochs):
+    s = cfgs[name]
+    total = budget_epochs(s, epochs)
+    partner = f"{s['family']}-T1-e{total}"
+    return partner if total != epochs and partner in cfgs else None
+
+
+def dependencies(cfgs, name):
+    s = cfgs[name]
+    return [d for d in (s["teacher"], s["warm"]) if d]
+
+
+# -- running ------------------------------------------------------------------
+
+
+def command(args, cfgs, name, seed):
+    s = cfgs[name]
+    out = run_dir(args, name, seed)
+    cmd = [sys.executable, "-m", "snntorch_ms", "train", "--dataset", args.dataset,
+           "--data-dir", args.data_dir, "--model", "convnet", "--neuron", s["neuron"],
+           "--timesteps", str(s["T"]), "--epochs", str(s["epochs"] or args.epochs),
+           "--batch-size", str(args.batch_size), "--limit-train", str(args.train),
+           "--val-images", str(args.val), "--limit-test", str(args.test), "--seed", str(seed),
+           "--device", args.device, "--threads", "1", "--energy-images", str(args.energy_images),
+           "--out", str(out), "--resume", "--no-progress",
+           "--model-arg", f"width={args.width}"]
+    for key, value in s["neuron_args"].items():
+        cmd += ["--neuron-arg", f"{key}={value}"]
+    for key, value in s["model_args"].items():
+        cmd += ["--model-arg", f"{key}={value}"]
+    if s["mpbn"]:
+        cmd += ["--membrane-bn"]
+    if s["teacher"]:
+        cmd += ["--teacher", str(run_dir(args, s["teacher"], seed)),
+                "--distill-weight", str(args.distill_weight),
+                "--distill-temperature", str(args.distill_temperature)]
+    if s["warm"]:
+        cmd += ["--init-from", str(run_dir(args, s["warm"], seed))]
+    return cmd
+
+
+def run_dir(args, name, seed):
+    return Path(args.runs) / f"{name}-s{seed}"
+
+
+def result_path(args, name, seed):
+    return Path(args.results) / f"{name}-s{seed}" / "result.json"
+
+
+def trained(args, name, seed):
+    """A run usable as a dependency: its checkpoint and metrics are there."""
+    d = run_dir(args, name, seed)
+    return (d / "metrics.json").is_file() and (d / "checkpoint.pt").is_file()
+
+
+def summarise(args, cfgs, name, seed):
+    """The compact result of a finished run (what the table and the plot need)."""
+    m = json.loads((run_dir(args, name, seed) / "metrics.json").read_text())
+    rep, ann = m["energy_report"], m["ann_energy_report"]
+    s = cfgs[name]
+    return {
+        "name": name, "seed": seed, "family": s["family"], "neuron": s["neuron"], "T": s["T"],
+        "technique": s.get("technique"), "role": s.get("role", "technique" if s.get("technique")
+                                                        else "baseline"),
+        "epochs": m["epochs"], "test_acc": m["test_acc"], "val_acc": m.get("val_acc"),
+        "energy_j": m["energy_j"], "energy_with_neurons_j": rep["per_image_with_neurons_j"],
+        "ann_energy_with_neurons_j": ann["per_image_with_neurons_j"],
+        "ratio_with_neurons": ann["per_image_with_neurons_j"] / rep["per_image_with_neurons_j"],
+        "mean_rate": rep.get("mean_rate"), "train_s": m["timing"]["train_s"],
+        "budget": m.get("budget"), "teacher_acc": (m.get("teacher") or {}).get("test_acc"),
+        "setting": {k: getattr(args, k) for k in ("dataset", "train", "val", "test", "epochs",
+                                                 "batch_size", "width")},
+    }
+
+
+def run_all(args, cfgs, jobs):
+    """Train the ``(name, seed)`` jobs and what they need, ``args.jobs`` at a time."""
+    todo = []
+
+    def need(name, seed, as_dep):
+        key = (name, seed)
+        if key in todo:
+            return
+        done = trained(args, name, seed) if as_dep else result_path(args, name, seed).is_file()
+        if done:
+            return
+        for dep in dependencies(cfgs, name):
+            need(dep, seed, True)
+        todo.append(key)
+
+    for name, seed in jobs:
+        need(name, seed, False)
+    running = {}
+    failed = set()
+    while todo or running:
+        for key, (proc, t0) in list(running.items()):
+            if proc.poll() is None:
+                continue
+            del running[key]
+            name, seed = key
+            if proc.returncode != 0:
+                failed.add(key)
+                print(f"[{time.strftime('%H:%M:%S')}] {name} seed {seed} FAILED "
+                      f"(exit {proc.returncode}, log {run_dir(args, name, seed)}/log.txt)",
+                      flush=True)
+                continue
+            record(args, cfgs, name, seed, time.time() - t0)
+        ready = [k for k in todo if all(trained(args, d, k[1]) and (d, k[1]) not in running
+                                        for d in dependencies(cfgs, k[0]))]
+        blocked = [k for k in todo if any((d, k[1]) in failed for d in dependencies(cfgs, k[0]))]
+        for key in blocked:
+            todo.remove(key)
+            failed.add(key)
+            print(f"{key[0]} seed {key[1]}: skipped, a dependency failed", flush=True)
+        while ready and len(running) < args.jobs:
+            key = ready.pop(0)
+            todo.remove(key)
+            running[key] = (launch(args, cfgs, *key), time.time())
+        if not ready and not running and todo:
+            raise RuntimeError(f"cannot schedule {todo}")
+        time.sleep(0.5)
+    return failed
+
+
+def launch(args, cfgs, name, seed):
+    out = run_dir(args, name, seed)
+    out.mkdir(parents=True, exist_ok=True)
+    cmd = command(args, cfgs, name, seed)
+    print(f"[{time.strftime('%H:%M:%S')}] start {name} seed {seed}", flush=True)
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    log = open(out / "log.txt", "a")
+    log.write(" ".join(cmd) + "\n")
+    log.flush()
+    return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO)
+
+
+def record(args, cfgs, name, seed, wall):
+    result = summarise(args, cfgs, name, seed)
+    path = result_path(args, name, seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2))
+    print(f"[{time.strftime('%H:%M:%S')}] done  {name} seed {seed}: test {result['test_acc']:.2f} %"
+          f"  val {result['val_acc']:.2f} %  {wall:.0f} s", flush=True)
+    if args.commit:
+        subprocess.run(["git", "add", str(path)], cwd=REPO, check=False)
+        subprocess.run(["git", "commit", "-q", "-m",
+                        f"t1_techniques: {name} seed {seed} ({result['test_acc']:.2f} %)",
+                        "--", str(path)], cwd=REPO, check=False)
+
+
+# -- rounds ---------------------------------------------------------------------
+
+
+def load_results(args):
+    out = {}
+    for path in sorted(Path(args.results).glob("*-s*/result.json")):
+        r = json.loads(path.read_text())
+        out.setdefault(r["name"], []).append(r)
+    return out
+
+
+def best_per_family(cfgs, results, k=2):
+    """The ``k`` technique configurations of each family with the best seed-0
+    validation accuracy."""
+    best = {}
+    for fam in FAMILIES:
+        scored = [(results[n][0]["val_acc"], n) for n in (f"{fam}-{t}" for t in TECHNIQUES)
+                  if n in results and results[n][0].get("val_acc") is not None]
+        best[fam] = [n for _, n in sorted(scored, reverse=True)[:k]]
+    return best
+
+
+def final_names(cfgs, results, epochs):
+    names = ["relu", "leaky-T1", "leaky-T4", "proj-g2-T1", "proj-g4-T1"]
+    for fam, chosen in best_per_family(cfgs, results).items():
+        for n in chosen:
+            names.append(n)
+            partner = cold_partner(cfgs, n, epochs)
+            if partner:
+                names.append(partner)
+    return list(dict.fromkeys(names))
+
+
+# -- table and picture --------------------------------------------------------------
+
+
+def rows(results):
+    table = {}
+    for name, runs in results.items():
+        acc = [r["test_acc"] for r in runs]
+        energy = [r["energy_with_neurons_j"] for r in runs]
+        total_s = [(r["budget"] or {}).get("train_s_total", r["train_s"]) for r in runs]
+        table[name] = {
+            "runs": runs, "seeds": sorted(r["seed"] for r in runs),
+            "acc": statistics.mean(acc), "acc_sd": statistics.stdev(acc) if len(acc) > 1 else 0.0,
+            "val": statistics.mean(r["val_acc"] for r in runs),
+            "energy": statistics.mean(energy),
+            "energy_sd": statistics.stdev(energy) if len(energy) > 1 else 0.0,
+            "ratio": statistics.mean(r["ratio_with_neurons"] for r in runs),
+            "epochs": statistics.mean((r["budget"] or {}).get("epochs_total", r["epochs"])
+                                      for r in runs),
+            "total_s": statistics.mean(total_s), "family": runs[0]["family"],
+            "role": runs[0]["role"], "T": runs[0]["T"],
+        }
+    return table
+
+
+def pareto(points):
+    """The points no other point beats in both accuracy (higher) and energy (lower)."""
+    front = [p for p in points
+             if not any(q[0] <= p[0] and q[1] >= p[1] and q != p for q in points)]
+    return sorted(front)
+
+
+def write_table(args, cfgs, table, path):
+    relu = table.get("relu")
+    lines = [f"<!-- written by benchmarks/t1_techniques.py on {time.strftime('%Y-%m-%d')} -->",
+             "", f"{args.dataset}, half-width ConvNet (width {args.width}), {args.train} train + "
+             f"{args.val} validation / {args.test} test images, {args.epochs} epochs per run, "
+             "batch %d, basic recipe, CPU, one thread per run. Accuracy: mean ± standard "
+             "deviation over the seeds listed. Energy per image includes neuron-internal work "
+             "(spike-driven convention); budget: epochs and training time including a "
+             "teacher's and a warm start's source runs." % args.batch_size, "",
+             "| configuration | T | seeds | test acc % | val acc % | energy / image | twin / SNN "
+             "| budget epochs | total train s | time / ReLU | vs cold, same epochs |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for name, r in sorted(table.items(), key=lambda kv: (kv[1]["family"], kv[0])):
+        partner = cold_partner(cfgs, name, args.epochs) if name in cfgs else None
+        vs = ""
+        if partner and partner in table:
+            vs = f"{r['acc'] - table[partner]['acc']:+.2f} pts vs {partner}"
+        ratio = f"{r['total_s'] / relu['total_s']:.2f}" if relu else ""
+        sd = f" ± {r['acc_sd']:.2f}" if len(r["seeds"]) > 1 else ""
+        lines.append(f"| {name} | {r['T']} | {','.join(map(str, r['seeds']))} | {r['acc']:.2f}{sd} "
+                     f"| {r['val']:.2f} | {r['energy'] * 1e6:.3f} µJ | {r['ratio']:.1f} "
+                     f"| {r['epochs']:.0f} | {r['total_s']:.0f} | {ratio} | {vs} |")
+    lines += ["", *targets(table)]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def targets(table):
+    out = ["Targets:", ""]
+    t1 = {n: r for n, r in table.items() if r["T"] == 1 and r["family"] != "relu"}
+    if not t1 or "relu" not in table:
+        return out + ["- (not measured yet)"]
+    best = max(t1, key=lambda n: t1[n]["acc"])
+    relu, t4 = table["relu"]["acc"], table.get("leaky-T4", {}).get("acc")
+    out.append(f"- best T=1 configuration {best}: {t1[best]['acc']:.2f} %, "
+               f"{t1[best]['acc'] - relu:+.2f} against ReLU (target >= -1.0)"
+               + (f", {t1[best]['acc'] - t4:+.2f} against Leaky T=4 (target >= 0)" if t4 else ""))
+    out.append(f"- its energy per image incl. neuron work: 1/{t1[best]['ratio']:.1f} of the twin's "
+               "(target <= 1/10)")
+    proj = {n: r for n, r in t1.items() if r["family"].startswith("proj")}
+    leaky = {n: r for n, r in t1.items() if r["family"] == "leaky"}
+    if proj and leaky:
+        bp, bl = max(proj, key=lambda n: proj[n]["acc"]), max(leaky, key=lambda n: leaky[n]["acc"])
+        out.append(f"- best ProjLeaky {bp} {proj[bp]['acc']:.2f} % vs best Leaky T=1 {bl} "
+                   f"{leaky[bl]['acc']:.2f} %: {proj[bp]['acc'] - leaky[bl]['acc']:+.2f}")
+    return out
+
+
+def plot(table, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    colours = {"relu": "black", "leaky": "tab:blue", "proj-g2": "tab:orange",
+               "proj-g4": "tab:green"}
+    fig, ax = plt.subplots(figsize=(8, 5.5))
+    points = []
+    for name, r in table.items():
+        x, y = r["energy"] * 1e6, r["acc"]
+        points.append((x, y))
+        ax.errorbar(x, y, xerr=r["energy_sd"] * 1e6 or None, yerr=r["acc_sd"] or None,
+                    fmt="s" if r["role"] == "cold" else "o", color=colours.get(r["family"], "grey"),
+                    capsize=3, ms=5, alpha=0.9)
+        ax.annotate(name, (x, y), textcoords="offset points", xytext=(4, 3), fontsize=7)
+    front = pareto(points)
+    if front:
+        xs, ys = zip(*front)
+        ax.step(xs, ys, where="post", color="red", lw=1, alpha=0.6, label="Pareto front")
+    for fam, col in colours.items():
+        ax.plot([], [], "o", color=col, label=fam)
+    ax.plot([], [], "s", color="grey", label="cold run, same epochs")
+    ax.set_xscale("log")
+    ax.set_xlabel("energy per image, neuron-internal work included (µJ, log scale)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8, loc="lower right")
+    ax.set_title("One time step: accuracy against energy (seed spread as error bars)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def report(args, cfgs, only=None):
+    results = load_results(args)
+    if only is not None:
+        results = {n: r for n, r in results.items() if n in only}
+    if not results:
+        print("no results yet")
+        return
+    table = rows(results)
+    out = Path(args.results)
+    write_table(args, cfgs, table, out / "table.md")
+    plot(table, out / "pareto.png")
+    print((out / "table.md").read_text())
+    if args.docs:
+        docs = REPO / "docs" / "results"
+        shutil.copy(out / "table.md", docs / "t1_techniques_table.md")
+        shutil.copy(out / "pareto.png", docs / "t1_techniques.png")
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--round", choices=("screening", "final", "all", "report"), default="all")
+    p.add_argument("--jobs", type=int, default=2, help="runs at a time (default 2)")
+    p.add_argument("--dataset", default="fashion-mnist")
+    p.add_argument("--data-dir", default="data")
+    p.add_argument("--train", type=int, default=9000)
+    p.add_argument("--val", type=int, default=1000)
+    p.add_argument("--test", type=int, default=5000)
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--width", type=float, default=0.5)
+    p.add_argument("--energy-images", type=int, default=64)
+    p.add_argument("--distill-weight", type=float, default=0.5)
+    p.add_argument("--distill-temperature", type=float, default=4.0)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="final round")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--runs", default="runs/t1_techniques", help="run folders (checkpoints)")
+    p.add_argument("--results", default="benchmarks/results/t1_techniques")
+    p.add_argument("--commit", action="store_true", help="git-commit each result file")
+    p.add_argument("--docs", action="store_true", help="copy table and picture to docs/results")
+    p.add_argument("--plan", action="store_true", help="list the runs and stop")
+    p.add_argument("--tiny", action="store_true",
+                   help="dry run: 200 + 100 / 200 images, 1 epoch, width 0.25")
+    args = p.parse_args(argv)
+    if args.tiny:
+        args.train, args.val, args.test, args.epochs, args.width = 200, 100, 200, 1, 0.25
+        args.energy_images = 16
+    cfgs = configurations(args.epochs)
+    screening = [(n, 0) for n in screening_names(cfgs)]
+    if args.plan:
+        for n, s in screening:
+            print(f"screening {n} s{s}: {' '.join(command(args, cfgs, n, s)[3:])}")
+        return
+    if args.round in ("screening", "all"):
+        run_all(args, cfgs, screening)
+        report(args, cfgs)
+    if args.round in ("final", "all"):
+        names = final_names(cfgs, load_results(args), args.epochs)
+        print("final round:", ", ".join(names), flush=True)
+        run_all(args, cfgs, [(n, s) for n in names for s in args.seeds])
+        report(args, cfgs, only=set(names))
+    if args.round == "report":
+        report(args, cfgs)
+
+
+if __name__ == "__main__":
+    main()
