@@ -3,7 +3,7 @@
 >>> from snntorch_ms import ProjLeaky
 """
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 from . import functional, fused, surrogate, utils
 from ._neurons import ProjLeaky
