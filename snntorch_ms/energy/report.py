@@ -569,7 +569,7 @@ def _check_comparable(a: EnergyReport, b: EnergyReport, with_neurons: bool = Fal
 
 
 def plot_energy(result, path, title=None):
-    """:func:`snntorch_ms.energy.display.plot_energy`, also for saved reports: a
+    """``snntorch_ms.energy.display.plot_energy``, also for saved reports: a
     report's :meth:`EnergyReport.to_dict` (or a dict holding them under
     ``"report"`` / ``"ann_report"``, as ``metrics.json`` does) is read back first.
 

@@ -68,8 +68,8 @@ def make_scheduler(optimizer: torch.optim.Optimizer, total_steps: int,
 
     .. math::
 
-        \eta_s = \eta \cdot egin{cases} (s + 1)/W & s < W \
-        	frac12ig(1 + \cos(\pi\,(s - W)/(S - W))ig) & s \ge W \end{cases}
+        \eta_s = \eta \cdot \begin{cases} (s + 1)/W & s < W \\
+        \tfrac12\big(1 + \cos(\pi\,(s - W)/(S - W))\big) & s \ge W \end{cases}
 
     (the closed form is :class:`WarmupCosine`). Its state goes into checkpoints.
 
@@ -460,7 +460,6 @@ def _epoch(c, epoch, net, model, loaders, optimizer, scheduler, device, dist_inf
     lr = optimizer.param_groups[0]["lr"]
     if dist_info.world > 1:
         runtime.average_batchnorm_stats(model)
-    train_s = time.time() - t0
     val = {}
     if val_loader is not None:
         val_sums = torch.tensor(_eval_sums(net, val_loader, device, c.amp, bars, "val"),
@@ -472,7 +471,7 @@ def _epoch(c, epoch, net, model, loaders, optimizer, scheduler, device, dist_inf
     test_sums = torch.tensor(_eval_sums(net, test_loader, device, c.amp, bars, "test"),
                              dtype=torch.float64)
     sums, test_sums = _all_reduce(sums, test_sums, device, dist_info)
-    return {**val, "train_s": train_s, 
+    return {**val, 
         "epoch": epoch + 1,
         "train_loss": float(sums[0] / sums[2]),
         "train_acc": float(100.0 * sums[1] / sums[2]),
