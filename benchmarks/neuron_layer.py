@@ -90,7 +90,7 @@ def setup(kind, args, device, dtype):
         configure(compile=compiled_math)
         on = fused_mod.compile_enabled(device)
         configure(compile=None)
-        if on and fused_mod._COMPILE_FAILED:  # _run fell back to the eager math
+        if on and fused_mod.backend._COMPILE_FAILED:  # _run fell back to the eager math
             return "eager fused math (torch.compile FAILED, see warnings)"
         return f"compiled fused math ({args.fused_backend})" if on else "eager fused math"
 

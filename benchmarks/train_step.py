@@ -114,13 +114,13 @@ def ran(args, neuron_name, device) -> str:
     import torch
 
     from snntorch_ms.functional import fused as fused_mod
-    from snntorch_ms.functional.fused_triton import fused_triton_enabled, set_fused_triton
+    from snntorch_ms.functional.fused import configure, triton_enabled
 
     if not neuron_name.startswith("fused"):
         return {"relu": "ReLU", "leaky": "snntorch Leaky", "proj": "ProjLeaky reference path"}[neuron_name]
     if neuron_name == "fused-triton":
         configure(triton=True)
-        on = fused_triton_enabled(torch.zeros(1, device=device))
+        on = triton_enabled(torch.zeros(1, device=device))
         configure(triton=None)
         return "Triton kernels" if on else "eager fused math (Triton off for this device)"
     if neuron_name == "fused-eager":
@@ -128,7 +128,7 @@ def ran(args, neuron_name, device) -> str:
     fused_mod.configure(compile=None if args.fused_compile is None else args.fused_compile == "on")
     on = fused_mod.compile_enabled(device)
     fused_mod.configure(compile=None)
-    if on and fused_mod._COMPILE_FAILED:
+    if on and fused_mod.backend._COMPILE_FAILED:
         return "eager fused math (torch.compile FAILED, see warnings)"
     return f"compiled fused math ({args.fused_backend})" if on else "eager fused math"
 

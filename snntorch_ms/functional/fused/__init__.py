@@ -78,7 +78,7 @@ from __future__ import annotations
 import warnings
 from typing import Optional
 
-import torch
+import torch  # noqa: F401  (the doctests use it)
 
 from ..spec import recognise_surrogate, surrogate_derivative
 from .autograd import FusedWindowScan, fused_window_scan

@@ -30,7 +30,6 @@ import math
 import torch
 
 from .. import spec
-from .backend import triton_enabled
 from .config import out_dtype as _out_dtype
 
 __all__ = ["supported", "triton_forward", "triton_backward"]
