@@ -228,7 +228,7 @@ class OperationCounts:
 
     @property
     def spiking(self) -> List[NeuronCount]:
-        """The spiking neurons among :attr:`neurons`."""
+        """The spiking neurons among ``neurons``."""
         return [n for n in self.neurons if n.spiking]
 
     @property
@@ -498,7 +498,6 @@ def count_operations(model: nn.Module, inputs, *,
         moved = _carry_counts(module, x, output, counts)
         if moved is not None:
             graded[_tensor_key(output)] = (output, moved)
-
 
     try:
         for name, module in model.named_modules():

@@ -5,7 +5,7 @@
   :class:`~snntorch_ms.energy.EnergyReport` (``report.as_table()``), per layer,
   then the neuron-internal work **per input** beside the synaptic energy per
   input, and the total per input with it included;
-* :func:`plot_energy`: the figure, of one report or of a spiking network beside
+* ``plot_energy``: the figure, of one report or of a spiking network beside
   its ANN twin (the dict :func:`snntorch_ms.train.measure_model_energy` returns).
 
 Example::
