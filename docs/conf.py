@@ -26,6 +26,7 @@ from pathlib import Path
 DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(DOCS / "_ext"))
 
 import snntorch_ms  # noqa: E402
 
@@ -49,9 +50,24 @@ extensions = [
     # sphinx-mathjax-offline, MathJax 3.2.2, 6 MB) rather than Debian's libjs-mathjax,
     # which is MathJax 2 and would need apt on every machine that builds the docs
     "sphinx-mathjax-offline",
+    # docs/_ext: links to torch, snntorch and Python names without intersphinx
+    # (which fetches inventories online and fails an offline -W build), and each
+    # tutorial's executed notebook offered for download
+    "external_links",
+    "notebooks",
 ]
 
-# No intersphinx: it fetches inventories over the network and fails offline.
+# Every cross-reference must resolve (to our API or, through external_links, to the
+# upstream docs of torch, snntorch, Python): a dead link is a build error under -W.
+nitpicky = True
+nitpick_ignore = [
+    # words of numpydoc-style type fields (":type x: int, optional"), not names
+    ("py:class", word) for word in ("optional", "callable", "sequence", "iterable",
+                                    "collection", "ignored")
+]
+nitpick_ignore_regex = [
+    (r"py:.*", r"snntorch_ms(\.\w+)*\._\w+"),   # private base classes in "Bases:"
+]
 
 autodoc_member_order = "bysource"
 autodoc_typehints = "none"          # signatures keep the defaults; types are in :type:
@@ -99,6 +115,10 @@ root_doc = "index"
 html_theme = "sphinx_rtd_theme"
 html_theme_options = {"navigation_depth": 3, "collapse_navigation": False}
 html_title = f"snntorch-ms {release}"
+html_static_path = ["_static"]
+# wrapping table cells and display math that fits the column (docs/_static/custom.css)
+html_css_files = ["custom.css"]
+html_js_files = ["fit-math.js"]   # display math scaled to the column when too wide
 
 
 def _sync_tutorials() -> None:

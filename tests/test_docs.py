@@ -171,3 +171,50 @@ def test_module_has_api_page(modname):
             return
     assert modname in _documented_modules(), (
         f"{modname} has no page in docs/api/: add an automodule directive for it")
+
+
+# -- the tutorials as notebooks --------------------------------------------------------
+
+TUTORIALS = sorted((Path(__file__).resolve().parents[1] / "tutorials").glob("*.md"))
+
+
+def _notebooks_ext():
+    import sys
+
+    sys.path.insert(0, str(DOCS_API.parent / "_ext"))
+    pytest.importorskip("nbformat", reason="the docs extra installs nbformat")
+    import notebooks
+
+    return notebooks
+
+
+@pytest.mark.parametrize("path", TUTORIALS, ids=[p.stem for p in TUTORIALS])
+def test_tutorial_starts_with_its_install_cell(path):
+    """A downloaded notebook must install snntorch-ms itself: the first code cell
+    installs from a source folder or a wheel (no public index yet), and the docs
+    build does not run it."""
+    cells = re.findall(r"```\{code-cell\} ipython3\n(.*?)```", path.read_text(), re.S)
+    assert cells, f"{path.name} has no code cells"
+    first = cells[0]
+    assert first.startswith(":tags: [skip-execution]"), first[:80]
+    assert '%pip install "{SOURCE}[train]"' in first
+    assert "source folder" in first and ".whl" in first
+    assert not any("pip install" in c for c in cells[1:]), "only the first cell installs"
+
+
+def test_notebook_markdown_has_no_myst_roles():
+    notebooks = _notebooks_ext()
+    source = ("See {class}`snntorch_ms.ProjLeaky`, {func}`~snntorch_ms.functional.cut_windows`, "
+              "{meth}`forward <snntorch_ms.ProjLeaky.forward>`, {doc}`../reproducing`; "
+              "code `{class}` stays, and so does $\\beta$.")
+    out = notebooks.markdown_for_jupyter(source, {"../reproducing": "Reproducing the paper"})
+    assert out == ("See `snntorch_ms.ProjLeaky`, `cut_windows()`, `forward`, "
+                   "*Reproducing the paper*; code `{class}` stays, and so does $\\beta$.")
+
+
+def test_every_role_of_the_tutorials_is_converted():
+    notebooks = _notebooks_ext()
+    for path in TUTORIALS:
+        out = notebooks.markdown_for_jupyter(path.read_text())
+        left = re.findall(r"\{(?:class|func|meth|mod|doc|attr|data)\}`", out)
+        assert not left, f"{path.name}: {left}"
