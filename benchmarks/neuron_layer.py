@@ -78,7 +78,7 @@ def setup(kind, args, device, dtype):
         """What this row actually runs (a compile failure falls back to eager math)."""
         if kind == "leaky":
             return "snntorch Leaky"
-        if kind == "proj-default":
+        if kind == "proj-reference":
             return "ProjLeaky reference path"
         if triton:
             configure(triton=True)
@@ -171,7 +171,7 @@ def main(argv=None):
         torch.set_num_threads(threads)
     dtype = getattr(torch, args.dtype)
 
-    kinds = ["leaky", "proj-default", "fused"]
+    kinds = ["leaky", "proj-reference", "fused"]
     if args.fused_compile:
         kinds += ["fused-eager-math", "fused-compiled-math"]
     if args.triton:
