@@ -50,6 +50,26 @@ def _resolve_backend(backend, fused) -> str:
                          f"backend=\"reference\")")
     return wanted
 
+def _check_migration(spike_grad, flags: dict) -> None:
+    """The 0.1.0 -> 0.2.0 guard: a positional ``theta`` lands on ``spike_grad`` (not
+    callable) and a positional string option on a flag; both raise ``TypeError``."""
+    if spike_grad is not None and not callable(spike_grad):
+        raise TypeError(
+            f"spike_grad must be a surrogate gradient function (e.g. "
+            f"snntorch.surrogate.atan()) or None, got {spike_grad!r}. Since snntorch-ms "
+            "0.2.0 ProjLeaky takes snntorch.Leaky's positional arguments (beta, "
+            "threshold, spike_grad, ...) and its own ones are keyword-only: theta is "
+            "keyword-only since 0.2.0, write ProjLeaky(beta, threshold, theta=...) "
+            f"(likewise {', '.join(OWN_KEYWORDS[1:])})"
+        )
+    for flag, value in flags.items():
+        if isinstance(value, str):
+            raise TypeError(
+                f"{flag} must be a bool, got {value!r}; ProjLeaky's own parameters "
+                f"({', '.join(OWN_KEYWORDS)}) are keyword-only since 0.2.0"
+            )
+
+
 def _per_channel_length(value: torch.Tensor):
     """``None`` for a scalar (one element, at most one dimension), ``C`` for a
     per-channel ``[C]`` or ``[C, 1, 1]``, ``-1`` for any other shape."""
@@ -246,26 +266,11 @@ class ProjLeaky(Leaky):
         backend="auto",
         fused=None,
     ):
-        if spike_grad is not None and not callable(spike_grad):
-            raise TypeError(
-                f"spike_grad must be a surrogate gradient function (e.g. "
-                f"snntorch.surrogate.atan()) or None, got {spike_grad!r}. Since snntorch-ms "
-                "0.2.0 ProjLeaky takes snntorch.Leaky's positional arguments (beta, "
-                "threshold, spike_grad, ...) and its own ones are keyword-only: theta is "
-                "keyword-only since 0.2.0, write ProjLeaky(beta, threshold, theta=...) "
-                f"(likewise {', '.join(OWN_KEYWORDS[1:])})"
-            )
-        flags = dict(surrogate_disable=surrogate_disable, init_hidden=init_hidden,
-                     inhibition=inhibition, learn_beta=learn_beta,
-                     learn_threshold=learn_threshold, output=output,
-                     learn_graded_spikes_factor=learn_graded_spikes_factor,
-                     reset_delay=reset_delay)
-        for flag, value in flags.items():
-            if isinstance(value, str):
-                raise TypeError(
-                    f"{flag} must be a bool, got {value!r}; ProjLeaky's own parameters "
-                    f"({', '.join(OWN_KEYWORDS)}) are keyword-only since 0.2.0"
-                )
+        _check_migration(spike_grad, dict(
+            surrogate_disable=surrogate_disable, init_hidden=init_hidden,
+            inhibition=inhibition, learn_beta=learn_beta, learn_threshold=learn_threshold,
+            output=output, learn_graded_spikes_factor=learn_graded_spikes_factor,
+            reset_delay=reset_delay))
         backend = _resolve_backend(backend, fused)
         if reset_mechanism not in RESET_MECHANISMS:
             raise ValueError(f"unknown reset_mechanism={reset_mechanism!r}: expected one of "
