@@ -418,38 +418,93 @@ def count_operations(model: nn.Module, inputs, *,
     :return: the counts
     :rtype: OperationCounts
     """
-    layers: Dict[nn.Module, LayerCount] = {}
-    neurons: Dict[nn.Module, NeuronCount] = {}
-    order = [0]
-    handles = []
-    graded: Dict[tuple, tuple] = {}  # multi-level spike tensors -> their spike counts
-    flops = FlopCounterMode(display=False)  # dense counts of convolutions and linears
-    started: Dict[nn.Module, int] = {}
+    counter = _OperationCounter()
+    try:
+        counter.attach(model)
+        with torch.no_grad(), counter.flops:
+            if isinstance(inputs, dict):
+                model(**inputs)
+            elif isinstance(inputs, (tuple, list)):
+                model(*inputs)
+            else:
+                model(inputs)
+    finally:
+        counter.detach()
 
-    def layer_start(module, args, kwargs):
-        started[module] = flops.get_total_flops()
+    if batch_size is None:
+        batch_size = _infer_batch(inputs)
+    return OperationCounts(
+        layers=sorted((s for s in counter.layers.values() if s.calls > 0),
+                      key=lambda s: s.order),
+        neurons=sorted((s for s in counter.neurons.values() if s.calls > 0),
+                       key=lambda s: s.order),
+        batch_size=int(batch_size),
+    )
 
-    def first_call(st) -> None:
+
+class _OperationCounter:
+    """The forward hooks of one :func:`count_operations` run and the state they share:
+    the per-module counts, the first-call order, the hook handles, the graded
+    (multi-level spike) tensors seen so far and the FLOP counter around the run."""
+
+    def __init__(self) -> None:
+        self.layers: Dict[nn.Module, LayerCount] = {}
+        self.neurons: Dict[nn.Module, NeuronCount] = {}
+        self.order = 0
+        self.handles: list = []
+        self.graded: Dict[tuple, tuple] = {}  # multi-level spike tensors -> their spike counts
+        self.flops = FlopCounterMode(display=False)  # dense counts of convolutions and linears
+        self.started: Dict[nn.Module, int] = {}
+
+    def attach(self, model: nn.Module) -> None:
+        """Register the hooks on every counted module (and leaf passthrough) of ``model``."""
+        for name, module in model.named_modules():
+            kind = _layer_kind(module)
+            if kind is not None:
+                self.layers[module] = LayerCount(name, kind)
+                self.handles.append(
+                    module.register_forward_pre_hook(self.layer_start, with_kwargs=True))
+                self.handles.append(
+                    module.register_forward_hook(self.layer_hook, with_kwargs=True))
+                continue
+            kind = _neuron_kind(module)
+            if kind is not None:
+                self.neurons[module] = NeuronCount(name, kind)
+                self.handles.append(
+                    module.register_forward_hook(self.neuron_hook, with_kwargs=True))
+            elif next(module.children(), None) is None:
+                self.handles.append(
+                    module.register_forward_hook(self.passthrough_hook, with_kwargs=True))
+
+    def detach(self) -> None:
+        """Remove every registered hook."""
+        for h in self.handles:
+            h.remove()
+
+    def first_call(self, st) -> None:
         if st.calls == 0:
-            st.order = order[0]
-            order[0] += 1
+            st.order = self.order
+            self.order += 1
 
-    def layer_hook(module, args, kwargs, output):
-        st = layers[module]
-        first_call(st)
+    def layer_start(self, module, args, kwargs):
+        self.started[module] = self.flops.get_total_flops()
+
+    def layer_hook(self, module, args, kwargs, output):
+        st = self.layers[module]
+        self.first_call(st)
         st.calls += 1
         x = _first_tensor(args, kwargs)
         kind = st.kind
         if kind in ("lstm", "gru", "rnn"):  # FlopCounterMode counts nothing for these
             ops = _rnn_ops(module, x)
         else:  # FlopCounterMode: 2 FLOPs per multiply-accumulate, biases not counted
-            ops = (flops.get_total_flops() - started.pop(module)) // 2
+            ops = (self.flops.get_total_flops() - self.started.pop(module)) // 2
         st.ops += ops
         data = x.data if isinstance(x, nn.utils.rnn.PackedSequence) else x
         nz = int(torch.count_nonzero(data))
         st.nonzero += nz
         st.numel += int(data.numel())
-        counts = _graded_counts(graded, data) if kind in ("linear",) or \
+        counts = _graded_counts(self.graded, data) if kind in ("linear",) or \
             kind.startswith("conv") else None
         if counts is not None:  # a mean of binary window spikes: its spikes are the events
             st.binary_calls += 1
@@ -466,14 +521,14 @@ def count_operations(model: nn.Module, inputs, *,
         st.binary_ops += ops
         st.event_ops += nz * module.out_features if kind == "linear" else _conv_acs(module, data)
 
-    def neuron_hook(module, args, kwargs, output):
-        st = neurons[module]
+    def neuron_hook(self, module, args, kwargs, output):
+        st = self.neurons[module]
         x = _first_tensor(args, kwargs)
         if not isinstance(x, torch.Tensor):
             return
         lateral = kwargs.get("lateral", args[2] if len(args) > 2 else None)
         work = neuron_work(module, x, lateral)
-        first_call(st)
+        self.first_call(st)
         st.calls += 1
         for key in ("updates", "sines", "cosines", "proj_mults", "proj_adds"):
             setattr(st, key, getattr(st, key) + getattr(work, key))
@@ -485,52 +540,20 @@ def count_operations(model: nn.Module, inputs, *,
                 st.outputs += int(spk.numel())
                 counts = module.spike_counts(spk) if hasattr(module, "spike_counts") else None
                 if counts is not None:  # the neuron tells its coverage (condense="mean")
-                    graded[_tensor_key(spk)] = (spk, counts)
+                    self.graded[_tensor_key(spk)] = (spk, counts)
 
-    def passthrough_hook(module, args, kwargs, output):
+    def passthrough_hook(self, module, args, kwargs, output):
         # pooling and value-preserving modules carry a graded tensor's spike counts on
         x = _first_tensor(args, kwargs)
-        if not graded or not isinstance(x, torch.Tensor) or not isinstance(output, torch.Tensor):
+        if not self.graded or not isinstance(x, torch.Tensor) \
+                or not isinstance(output, torch.Tensor):
             return
-        counts = _graded_counts(graded, x)
+        counts = _graded_counts(self.graded, x)
         if counts is None:
             return
         moved = _carry_counts(module, x, output, counts)
         if moved is not None:
-            graded[_tensor_key(output)] = (output, moved)
-
-    try:
-        for name, module in model.named_modules():
-            kind = _layer_kind(module)
-            if kind is not None:
-                layers[module] = LayerCount(name, kind)
-                handles.append(module.register_forward_pre_hook(layer_start, with_kwargs=True))
-                handles.append(module.register_forward_hook(layer_hook, with_kwargs=True))
-                continue
-            kind = _neuron_kind(module)
-            if kind is not None:
-                neurons[module] = NeuronCount(name, kind)
-                handles.append(module.register_forward_hook(neuron_hook, with_kwargs=True))
-            elif next(module.children(), None) is None:
-                handles.append(module.register_forward_hook(passthrough_hook, with_kwargs=True))
-        with torch.no_grad(), flops:
-            if isinstance(inputs, dict):
-                model(**inputs)
-            elif isinstance(inputs, (tuple, list)):
-                model(*inputs)
-            else:
-                model(inputs)
-    finally:
-        for h in handles:
-            h.remove()
-
-    if batch_size is None:
-        batch_size = _infer_batch(inputs)
-    return OperationCounts(
-        layers=sorted((s for s in layers.values() if s.calls > 0), key=lambda s: s.order),
-        neurons=sorted((s for s in neurons.values() if s.calls > 0), key=lambda s: s.order),
-        batch_size=int(batch_size),
-    )
+            self.graded[_tensor_key(output)] = (output, moved)
 
 
 # ---------------------------------------------------------------------------
