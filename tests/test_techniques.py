@@ -187,3 +187,42 @@ def test_warm_start_run_resumes_without_its_source(tmp_path):
     assert [h["train_loss"] for h in resumed["history"]] == \
         [h["train_loss"] for h in whole["history"]]
     assert resumed["init_from"]["fingerprint"] == whole["init_from"]["fingerprint"]
+
+
+# -- "auto": one command trains what the run is built on -----------------------
+
+
+def test_auto_trains_the_teacher_and_the_source_first_then_reuses_them(tmp_path):
+    out = tmp_path / "kd-warm"
+    lines = []
+    cfg = TrainConfig(out=str(out), neuron="leaky", teacher="auto", init_from="auto:2", **TINY)
+    m = train(cfg, progress=False, log=lines.append)
+    # the ANN twin and the T=2 source, each a finished run of its own inside out/
+    teacher = load_checkpoint(out / "teacher")
+    source = load_checkpoint(out / "warm-T2")
+    assert teacher["config"]["neuron"] == "relu" and teacher["config"]["timesteps"] == 1
+    assert source["config"]["neuron"] == "leaky" and source["config"]["timesteps"] == 2
+    assert teacher["epoch"] == source["epoch"] == TINY["epochs"]
+    assert m["teacher"]["path"] == str(out / "teacher")
+    assert m["init_from"]["timesteps"] == 2
+    # the budget counts both prerequisites' epochs
+    assert m["budget"]["epochs_total"] == 3 * TINY["epochs"]
+    assert any("training the teacher first" in line for line in lines)
+    # a second run with the same prerequisites reuses them, untouched
+    stamp = (out / "teacher" / "checkpoint.pt").stat().st_mtime_ns
+    lines.clear()
+    other = TrainConfig(out=str(out), neuron="leaky", teacher="auto", init_from="auto:2",
+                        resume=True, **TINY)
+    train(other, progress=False, log=lines.append)
+    assert any("reusing the finished teacher" in line for line in lines)
+    assert (out / "teacher" / "checkpoint.pt").stat().st_mtime_ns == stamp
+
+
+def test_auto_needs_an_out_folder_and_a_spiking_run():
+    with pytest.raises(ConfigError, match="pass out"):
+        train(TrainConfig(out=None, teacher="auto", **TINY), progress=False, log=None)
+    with pytest.raises(ConfigError, match="ANN already"):
+        train(TrainConfig(out="unused", neuron="relu", teacher="auto", **TINY),
+              progress=False, log=None)
+    with pytest.raises(ConfigError, match="N >= 2"):
+        train(TrainConfig(out="unused", init_from="auto:1", **TINY), progress=False, log=None)

@@ -17,7 +17,7 @@ from torch.utils.data import Subset
 
 from .. import data as data_mod
 from . import checkpoint as ckpt_mod
-from . import distill, report, runtime, warmstart
+from . import distill, prerequisites, report, runtime, warmstart
 from .config import TrainConfig, build_from_config, resolve_config
 
 __all__ = ["WarmupCosine", "make_scheduler", "train", "train_one_epoch", "mixup_loss",
@@ -335,6 +335,9 @@ def train(config: TrainConfig, progress: bool = True,
 
     Files in ``config.out``: ``checkpoint.pt`` (after every epoch),
     ``metrics.json``, ``curves.png`` and ``energy.png`` (at the end).
+    ``teacher="auto"`` / ``init_from="auto"`` train the ANN twin / the same run at
+    4 time steps first, in ``out/teacher`` / ``out/warm-T4``, or reuse them when
+    finished (:mod:`~snntorch_ms.train.prerequisites`).
 
     :param config: the run; ``None`` fields take the recipe's values.
     :param progress: show tqdm bars (only on a terminal).
@@ -367,6 +370,9 @@ def train(config: TrainConfig, progress: bool = True,
                                          ("cuda" if torch.cuda.is_available() else "cpu"))
     threads_before = torch.get_num_threads()
     try:
+        # teacher="auto" / init_from="auto": the runs this one is built on, first
+        c = prerequisites.train_prerequisites(
+            c, lambda pre: train(pre, progress=progress, log=log), say)
         return _run(c, dist_info, progress, say, t_start)
     finally:
         torch.set_num_threads(threads_before)
