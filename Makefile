@@ -56,9 +56,11 @@ wheel-check: dist
 		"$(CURDIR)/$(PY)" -P "$(CURDIR)/tools/smoke_wheel.py"
 
 test: setup data browser
-	$(PY) -m pytest -q -p no:cacheprovider
-	$(MAKE) site-check
-	$(MAKE) wheel-check
+	@set -e; t0=$$(date +%s); \
+	$(PY) -m pytest -q -p no:cacheprovider; t1=$$(date +%s); \
+	$(MAKE) --no-print-directory site-check; t2=$$(date +%s); \
+	$(MAKE) --no-print-directory wheel-check; t3=$$(date +%s); \
+	echo "make test: tests $$((t1 - t0)) s, docs + browser check $$((t2 - t1)) s, wheel $$((t3 - t2)) s"
 
 bench: setup
 	$(PY) benchmarks/neuron_layer.py
