@@ -70,6 +70,49 @@ def _reduce_into(ptr, c, acc, PER_CHANNEL: tl.constexpr):
         tl.atomic_add(ptr, tl.sum(acc, axis=0))
 
 @triton.jit
+def _params(beta_ptr, thr_ptr, theta_ptr, gsf_ptr, c, scale, PC_BETA: tl.constexpr,
+            PC_THR: tl.constexpr, PC_THETA: tl.constexpr, PC_GSF: tl.constexpr):
+    # beta clipped to [0, 1] with the projection's factor, threshold, k = theta pi / 2, s
+    beta = _param(beta_ptr, c, PC_BETA)
+    beta_eff = tl.minimum(tl.maximum(beta, 0.0), 1.0) * scale
+    thr = _param(thr_ptr, c, PC_THR)
+    k = _param(theta_ptr, c, PC_THETA) * (3.141592653589793 / 2)
+    gsf = _param(gsf_ptr, c, PC_GSF)
+    return beta_eff, thr, k, gsf
+
+@triton.jit
+def _window_step(u, x_ptr, lat_ptr, boxes_ptr, p: tl.constexpr, plane, b_idx, c, i, j, offs,
+                 mask, C, H, W, hw, beta_eff, thr, k, G: tl.constexpr, MAP: tl.constexpr,
+                 PROJ: tl.constexpr, RESET: tl.constexpr, HAS_LAT: tl.constexpr):
+    # window p's sub-step from U_{p-1} = u: (U_p, the flat index of window p)
+    idx = _index(boxes_ptr, p, plane, b_idx, c, i, j, offs, C, H, W, hw, G, MAP)
+    cur = tl.load(x_ptr + idx, mask=mask, other=0.0).to(tl.float32)
+    if HAS_LAT and p > 0:
+        lidx = _index(boxes_ptr, p - 1, plane, b_idx, c, i, j, offs, C, H, W, hw, G, MAP)
+        lb = tl.load(lat_ptr + lidx, mask=mask, other=0.0).to(tl.float32)
+        u = _update(u, cur, lb, beta_eff, thr, k, PROJ, RESET, True)
+    else:
+        u = _update(u, cur, u, beta_eff, thr, k, PROJ, RESET, False)
+    return u, idx
+
+@triton.jit
+def _cover(boxes_ptr, p: tl.constexpr, i, j, mask, G: tl.constexpr, BLOCK: tl.constexpr):
+    # how many windows cover each position of window p, and where p is the last to
+    t = tl.load(boxes_ptr + 4 * p)
+    l = tl.load(boxes_ptr + 4 * p + 2)
+    row = t + i
+    col = l + j
+    last = mask
+    n = tl.zeros([BLOCK], dtype=tl.float32)
+    for q in tl.static_range(G):
+        inq = _inbox(boxes_ptr, q, row, col)
+        n += inq.to(tl.float32)
+        if q > p:
+            last = last & (inq == 0)
+    n = tl.maximum(n, 1.0)  # masked lanes lie outside every window
+    return n, last
+
+@triton.jit
 def forward_kernel(x_ptr, carried_ptr, lat_ptr, beta_ptr, thr_ptr, theta_ptr, gsf_ptr,
                    spk_ptr, mem_ptr, boxes_ptr, C, H, W, w, hw, scale,
                    G: tl.constexpr, MAP: tl.constexpr, PARTITION: tl.constexpr,
@@ -83,35 +126,15 @@ def forward_kernel(x_ptr, carried_ptr, lat_ptr, beta_ptr, thr_ptr, theta_ptr, gs
     mask = offs < hw
     i = offs // w
     j = offs % w
-    beta = _param(beta_ptr, c, PC_BETA)
-    beta_eff = tl.minimum(tl.maximum(beta, 0.0), 1.0) * scale
-    thr = _param(thr_ptr, c, PC_THR)
-    k = _param(theta_ptr, c, PC_THETA) * (3.141592653589793 / 2)
-    gsf = _param(gsf_ptr, c, PC_GSF)
+    beta_eff, thr, k, gsf = _params(beta_ptr, thr_ptr, theta_ptr, gsf_ptr, c, scale, PC_BETA,
+                                    PC_THR, PC_THETA, PC_GSF)
     u = tl.load(carried_ptr + plane * hw + offs, mask=mask, other=0.0).to(tl.float32)
     for p in tl.static_range(G):
-        idx = _index(boxes_ptr, p, plane, b_idx, c, i, j, offs, C, H, W, hw, G, MAP)
-        cur = tl.load(x_ptr + idx, mask=mask, other=0.0).to(tl.float32)
-        if HAS_LAT and p > 0:
-            lidx = _index(boxes_ptr, p - 1, plane, b_idx, c, i, j, offs, C, H, W, hw, G, MAP)
-            lb = tl.load(lat_ptr + lidx, mask=mask, other=0.0).to(tl.float32)
-            u = _update(u, cur, lb, beta_eff, thr, k, PROJ, RESET, True)
-        else:
-            u = _update(u, cur, u, beta_eff, thr, k, PROJ, RESET, False)
+        u, idx = _window_step(u, x_ptr, lat_ptr, boxes_ptr, p, plane, b_idx, c, i, j, offs,
+                              mask, C, H, W, hw, beta_eff, thr, k, G, MAP, PROJ, RESET, HAS_LAT)
         fired = u > thr
         if MAP and not PARTITION:
-            t = tl.load(boxes_ptr + 4 * p)
-            l = tl.load(boxes_ptr + 4 * p + 2)
-            row = t + i
-            col = l + j
-            last = mask
-            n = tl.zeros([BLOCK], dtype=tl.float32)
-            for q in tl.static_range(G):
-                inq = _inbox(boxes_ptr, q, row, col)
-                n += inq.to(tl.float32)
-                if q > p:
-                    last = last & (inq == 0)
-            n = tl.maximum(n, 1.0)  # masked lanes lie outside every window
+            n, last = _cover(boxes_ptr, p, i, j, mask, G, BLOCK)
             tl.store(mem_ptr + idx, u, mask=last)
             if MEAN:
                 tl.atomic_add(spk_ptr + idx, tl.where(fired, gsf / n, 0.0), mask=mask)
@@ -140,24 +163,15 @@ def backward_kernel(x_ptr, carried_ptr, lat_ptr, beta_ptr, thr_ptr, theta_ptr, g
     mask = offs < hw
     i = offs // w
     j = offs % w
-    beta = _param(beta_ptr, c, PC_BETA)
-    beta_eff = tl.minimum(tl.maximum(beta, 0.0), 1.0) * scale
-    thr = _param(thr_ptr, c, PC_THR)
-    k = _param(theta_ptr, c, PC_THETA) * (3.141592653589793 / 2)
-    gsf = _param(gsf_ptr, c, PC_GSF)
+    beta_eff, thr, k, gsf = _params(beta_ptr, thr_ptr, theta_ptr, gsf_ptr, c, scale, PC_BETA,
+                                    PC_THR, PC_THETA, PC_GSF)
     wpos = plane * hw + offs  # position in a [B, C, h, w] window tensor
     u0 = tl.load(carried_ptr + wpos, mask=mask, other=0.0).to(tl.float32)
     # recompute U_1 .. U_g into the scratch [g, B, C, h, w]
     u = u0
     for p in tl.static_range(G):
-        idx = _index(boxes_ptr, p, plane, b_idx, c, i, j, offs, C, H, W, hw, G, MAP)
-        cur = tl.load(x_ptr + idx, mask=mask, other=0.0).to(tl.float32)
-        if HAS_LAT and p > 0:
-            lidx = _index(boxes_ptr, p - 1, plane, b_idx, c, i, j, offs, C, H, W, hw, G, MAP)
-            lb = tl.load(lat_ptr + lidx, mask=mask, other=0.0).to(tl.float32)
-            u = _update(u, cur, lb, beta_eff, thr, k, PROJ, RESET, True)
-        else:
-            u = _update(u, cur, u, beta_eff, thr, k, PROJ, RESET, False)
+        u, idx = _window_step(u, x_ptr, lat_ptr, boxes_ptr, p, plane, b_idx, c, i, j, offs,
+                              mask, C, H, W, hw, beta_eff, thr, k, G, MAP, PROJ, RESET, HAS_LAT)
         tl.store(scratch_ptr + p * n_window + wpos, u, mask=mask)
     acc_beta = tl.zeros([BLOCK], dtype=tl.float32)
     acc_thr = tl.zeros([BLOCK], dtype=tl.float32)
@@ -173,18 +187,7 @@ def backward_kernel(x_ptr, carried_ptr, lat_ptr, beta_ptr, thr_ptr, theta_ptr, g
             a = u0
         gu = carry
         if MAP and not PARTITION:
-            t = tl.load(boxes_ptr + 4 * p)
-            l = tl.load(boxes_ptr + 4 * p + 2)
-            row = t + i
-            col = l + j
-            last = mask
-            n = tl.zeros([BLOCK], dtype=tl.float32)
-            for q in tl.static_range(G):
-                inq = _inbox(boxes_ptr, q, row, col)
-                n += inq.to(tl.float32)
-                if q > p:
-                    last = last & (inq == 0)
-            n = tl.maximum(n, 1.0)  # masked lanes lie outside every window
+            n, last = _cover(boxes_ptr, p, i, j, mask, G, BLOCK)
         else:
             last = mask
             n = tl.full([BLOCK], 1.0, dtype=tl.float32)
