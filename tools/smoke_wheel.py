@@ -6,7 +6,8 @@ puts that folder in front of the test environment's packages and runs this scrip
 from a temporary directory. It fails when the installed package is not the wheel's
 (an editable install or the source tree shadowing it), when a module is missing
 from the wheel, when a third-party module the package imports is not declared in
-the wheel's metadata, or when the basic workflows break: ProjLeaky forward and
+the wheel's metadata, when the wheel lacks its LICENSE, or when the basic
+workflows break: ProjLeaky forward and
 backward, ``convert_leaky``, the bundled digits set, and one short training run
 through the ``snntorch-ms`` command.
 
@@ -107,6 +108,11 @@ def main() -> int:
     assert not missing, f"imported but not declared in the wheel's metadata: {missing}"
     entry = {ep.name: ep.value for ep in dist.entry_points}
     assert entry.get("snntorch-ms") == "snntorch_ms.cli:main", entry
+    # the licence the metadata names ships inside the wheel
+    assert any(Path(f).name == "LICENSE" for f in (dist.files or ())), (
+        "the wheel carries no LICENSE file")
+    assert dist.metadata["License"] == "MIT" or "MIT" in (dist.metadata["License-Expression"]
+                                                          or ""), dist.metadata["License"]
 
     # every module of the wheel imports (optional dependencies may be absent)
     count = 0
