@@ -332,19 +332,27 @@ def write_table(args, cfgs, table, path):
              "deviation over the seeds listed. Energy per image includes neuron-internal work "
              "(spike-driven convention); budget: epochs and training time including a "
              "teacher's and a warm start's source runs." % args.batch_size, "",
-             "| configuration | T | seeds | test acc % | val acc % | energy / image | twin / SNN "
-             "| budget epochs | total train s | time / ReLU | vs cold, same epochs |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "Columns: test and validation accuracy (%); energy per image (µJ); the twin's "
+             "energy over the run's; budget epochs; total training seconds and their ratio "
+             "to ReLU's; points gained over the cold run of the same neuron given the same total "
+             "epochs (its `-e10` or `-e15` row).",
+             "",
+             "| run | T | test | val | µJ | twin / SNN "
+             "| epochs | train s | x ReLU | vs cold |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    seeds = sorted({seed for r in table.values() for seed in r["seeds"]})
+    lines.insert(4, f"Seeds: {', '.join(map(str, seeds))} (every row).")
+    lines.insert(5, "")
     for name, r in sorted(table.items(), key=lambda kv: (kv[1]["family"], kv[0])):
         partner = cold_partner(cfgs, name, args.epochs) \
             if name in cfgs and r["role"] != "cold" else None
         vs = ""
         if partner and partner in table:
-            vs = f"{r['acc'] - table[partner]['acc']:+.2f} pts vs {partner}"
+            vs = f"{r['acc'] - table[partner]['acc']:+.2f}"
         ratio = f"{r['total_s'] / relu['total_s']:.2f}" if relu else ""
         sd = f" ± {r['acc_sd']:.2f}" if len(r["seeds"]) > 1 else ""
-        lines.append(f"| {name} | {r['T']} | {','.join(map(str, r['seeds']))} | {r['acc']:.2f}{sd} "
-                     f"| {r['val']:.2f} | {r['energy'] * 1e6:.3f} µJ | {r['ratio']:.1f} "
+        lines.append(f"| {name} | {r['T']} | {r['acc']:.2f}{sd} "
+                     f"| {r['val']:.2f} | {r['energy'] * 1e6:.3f} | {r['ratio']:.1f} "
                      f"| {r['epochs']:.0f} | {r['total_s']:.0f} | {ratio} | {vs} |")
     lines += ["", *targets(table)]
     path.write_text("\n".join(lines) + "\n")
