@@ -110,6 +110,22 @@ class FusedConfig(NamedTuple):
         """The projection's constant factor (folded into beta)."""
         return spec.PROJ_SCALE[self.projection]
 
+    def coefficients(self, beta, theta):
+        """``(beta_eff, k)``: beta clipped to ``[0, 1]`` times the projection's factor,
+        and ``k = theta pi / 2``, as every engine's sub-step uses them."""
+        return beta.clamp(0, 1) * self.scale, theta * spec.HALF_PI
+
+    def parameter_grads(self, beta, theta, g_beta, g_k, need_theta):
+        """The gradients of ``beta`` and ``theta`` from their sums over the windows:
+        ``beta``'s masked where the clip to ``[0, 1]`` is active, ``k``'s times
+        ``pi / 2``, and zeros for a ``theta`` that no window used."""
+        if g_beta is not None:
+            g_beta = g_beta * ((beta >= 0) & (beta <= 1))
+        g_theta = g_k * spec.HALF_PI if g_k is not None else None
+        if need_theta and g_theta is None and self.projection in ("sincos", "nested"):
+            g_theta = torch.zeros_like(theta)
+        return g_beta, g_theta
+
 
 @torch.compiler.assume_constant_result
 def fused_unsupported(*, projection, spike_grad, reset_mechanism="subtract", condense="or",

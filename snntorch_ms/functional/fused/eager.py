@@ -56,8 +56,7 @@ def _update_into(cfg, dst, a, cur, lat, beta_eff, thr, k, rbuf, fast_paths):
 def forward(cfg: FusedConfig, x, carried, lat, beta, thr, theta, gsf, fast_paths=True):
     """Spikes and membranes of one fused time step (no autograd)."""
     n = groups(cfg, x)
-    beta_eff = beta.clamp(0, 1) * cfg.scale
-    k = theta * spec.HALF_PI
+    beta_eff, k = cfg.coefficients(beta, theta)
     dtype = out_dtype(x, carried, lat, beta, thr, theta)
     kw = dict(dtype=dtype, device=x.device)
     wshape = window(cfg, x, 0).shape
@@ -129,8 +128,7 @@ def backward(cfg: FusedConfig, needs, x, carried, lat, beta, thr, theta, gsf, g_
     need_x, need_carried, need_lat, need_beta, need_thr, need_theta = needs
     ref = x if mem is None else mem
     n = groups(cfg, ref)
-    beta_eff = beta.clamp(0, 1) * cfg.scale
-    k = theta * spec.HALF_PI
+    beta_eff, k = cfg.coefficients(beta, theta)
     dtype = out_dtype(x, carried, lat, beta, thr, theta) if mem is None else mem.dtype
     kw = dict(dtype=dtype, device=ref.device)
     wshape = window(cfg, ref, 0).shape
@@ -208,9 +206,5 @@ def backward(cfg: FusedConfig, needs, x, carried, lat, beta, thr, theta, gsf, g_
         carry = gc * da if need_up else None
 
     g_carried = carry if need_carried else None
-    if g_beta is not None:
-        g_beta = g_beta * ((beta >= 0) & (beta <= 1))
-    g_theta = g_k * spec.HALF_PI if g_k is not None else None
-    if need_theta and g_theta is None and cfg.projection in ("sincos", "nested"):
-        g_theta = torch.zeros_like(theta)
+    g_beta, g_theta = cfg.parameter_grads(beta, theta, g_beta, g_k, need_theta)
     return g_x, g_carried, g_lat, g_beta, g_thr, g_theta

@@ -77,8 +77,7 @@ def _cover_mask(cfg, p, dtype, device):
 def forward(cfg: FusedConfig, x, carried, lat, beta, thr, theta, gsf):
     """Spikes and membranes of one fused time step."""
     n = groups(cfg, x)
-    beta_eff = beta.clamp(0, 1) * cfg.scale
-    k = theta * spec.HALF_PI
+    beta_eff, k = cfg.coefficients(beta, theta)
     u, us, fired = carried, [], []
     for p in range(n):
         b = window(cfg, lat, p - 1) if (lat is not None and p > 0) else None
@@ -126,8 +125,7 @@ def backward(cfg: FusedConfig, needs, x, carried, lat, beta, thr, theta, gsf,
     need_x, need_carried, need_lat, need_beta, need_thr, need_theta = needs
     ref = x if mem is None else mem
     n = groups(cfg, ref)
-    beta_eff = beta.clamp(0, 1) * cfg.scale
-    k = theta * spec.HALF_PI
+    beta_eff, k = cfg.coefficients(beta, theta)
     surr = spec.surrogate_id(cfg.surrogate[0]), cfg.surrogate[1]
     us = _membranes(cfg, x, carried, lat, mem, beta_eff, thr, k)
     gs_factor = None
@@ -177,9 +175,5 @@ def backward(cfg: FusedConfig, needs, x, carried, lat, beta, thr, theta, gsf,
         g_lat = compose_sum(cfg, g_lats, g_xs[0]) if any(g is not None for g in g_lats) \
             else torch.zeros_like(lat)
     g_carried = carry if need_carried else None
-    if g_beta is not None:
-        g_beta = g_beta * ((beta >= 0) & (beta <= 1))
-    g_theta = g_k * spec.HALF_PI if g_k is not None else None
-    if need_theta and g_theta is None and cfg.projection in ("sincos", "nested"):
-        g_theta = torch.zeros_like(theta)
+    g_beta, g_theta = cfg.parameter_grads(beta, theta, g_beta, g_k, need_theta)
     return g_x, g_carried, g_lat, g_beta, g_thr, g_theta
