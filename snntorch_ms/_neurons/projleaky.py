@@ -452,15 +452,39 @@ class ProjLeaky(Leaky):
     def fused(self, value: bool) -> None:
         self.backend = _resolve_backend("auto", bool(value))
 
+    def _memo(self, key, compute):
+        """``compute()``, remembered for the last ``key`` (the options it depends on,
+        so that setting ``spike_grad`` or any option later is seen): the per-call
+        checks below cost about 55 µs a call otherwise (a 16x8x8 quad layer's step
+        takes about 1.5 ms on one CPU thread)."""
+        memo = self.__dict__.setdefault("_memos", {})
+        slot = memo.get(compute.__name__)
+        if slot is None or slot[0] != key:
+            slot = memo[compute.__name__] = (key, compute())
+        return slot[1]
+
     def _fused_supported(self):
         """``(True, None)`` when the fused scan covers this neuron's options, else
         ``(False, name of the first option it does not cover)``."""
-        reason = fused_unsupported(
-            projection=self.projection, spike_grad=self.spike_grad,
-            reset_mechanism=self.reset_mechanism, condense=self.condense,
-            state_quant=self.state_quant, inhibition=self.inhibition,
-            reset_delay=self.reset_delay, graded_spikes_factor=self.graded_spikes_factor)
-        return reason is None, reason
+        gsf = self.graded_spikes_factor
+        key = (self.projection, self.spike_grad, self.reset_mechanism, self.condense,
+               self.state_quant, self.inhibition, self.reset_delay,
+               isinstance(gsf, torch.Tensor) and gsf.requires_grad)
+
+        def fused_support():
+            reason = fused_unsupported(
+                projection=self.projection, spike_grad=self.spike_grad,
+                reset_mechanism=self.reset_mechanism, condense=self.condense,
+                state_quant=self.state_quant, inhibition=self.inhibition,
+                reset_delay=self.reset_delay, graded_spikes_factor=gsf)
+            return reason is None, reason, recognise_surrogate(self.spike_grad)
+
+        return self._memo(key, fused_support)[:2]
+
+    def _surrogate_spec(self):
+        """``(kind, parameter)`` of ``spike_grad`` (:func:`~snntorch_ms.functional.spec.recognise_surrogate`)."""
+        self._fused_supported()
+        return self._memos["fused_support"][1][2]
 
     def _use_fused(self, input_) -> bool:
         """Whether this call runs fused; with ``backend="fused"`` and options the
@@ -479,7 +503,7 @@ class ProjLeaky(Leaky):
     def _fused_forward(self, layout, input_, lateral, beta, threshold, theta, gsf):
         """The time step through :class:`~snntorch_ms.functional.fused.FusedWindowScan`,
         returning the dtypes the reference path returns."""
-        surrogate = recognise_surrogate(self.spike_grad)
+        surrogate = self._surrogate_spec()
         if layout == "map":
             height, width = input_.shape[-2:]
             cfg = FusedConfig.for_map(height, width, self.windows, self.groups, self.projection,
@@ -498,15 +522,21 @@ class ProjLeaky(Leaky):
 
     def _reference_dtypes(self, dtype, gsf):
         """The dtypes of the reference path's spikes and membrane when the
-        arithmetic runs in ``dtype`` (snntorch.Leaky's rule): snntorch's surrogates
-        return float32 spikes, and the reset signal (the detached spikes)
-        promotes the membrane unless ``reset_mechanism="none"``."""
-        fired = self.spike_grad(torch.zeros(1, dtype=dtype)).dtype
-        mem = dtype if self.reset_mechanism == "none" else torch.promote_types(dtype, fired)
-        spk = torch.promote_types(mem, fired)
-        if gsf.dim() > 0:
-            spk = torch.promote_types(spk, gsf.dtype)
-        return spk, mem
+        arithmetic runs in ``dtype`` (snntorch.Leaky's rule): the spikes are what
+        the surrogate returns (float32 for snntorch's, whatever the membrane's
+        dtype), times a per-channel ``graded_spikes_factor``; the reset signal (the
+        detached spikes) promotes the membrane unless ``reset_mechanism="none"``."""
+        key = (self.spike_grad, dtype, self.reset_mechanism, gsf.dim() > 0 and gsf.dtype)
+
+        def reference_dtypes():
+            fired = self.spike_grad(torch.zeros(1, dtype=dtype)).dtype
+            mem = dtype if self.reset_mechanism == "none" else torch.promote_types(dtype, fired)
+            spk = fired
+            if gsf.dim() > 0:
+                spk = torch.promote_types(spk, gsf.dtype)
+            return spk, mem
+
+        return self._memo(key, reference_dtypes)
 
     # -- forward ---------------------------------------------------------------
 

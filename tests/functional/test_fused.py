@@ -473,18 +473,28 @@ def test_bfloat16_close_to_float32(condense):
 SURROGATE_DTYPES = {"atan": surrogate.atan(), "rectangular": rectangular(1.0)}
 
 
+#: (input dtype, dtype of the neuron and its kept membrane)
+DTYPE_CASES = [(torch.bfloat16, torch.bfloat16), (torch.float64, torch.float64),
+               (torch.float32, torch.float64), (torch.bfloat16, torch.float32)]
+
+
+@pytest.mark.parametrize("dtypes", DTYPE_CASES, ids=lambda d: f"{d[0]}-{d[1]}".replace("torch.", ""))
 @pytest.mark.parametrize("name", list(SURROGATE_DTYPES))
 @pytest.mark.parametrize("reset", ["subtract", "zero", "none"])
 @pytest.mark.parametrize("windows", ["quad", "overlap", None])
-def test_output_dtype_does_not_depend_on_the_path(windows, reset, name):
-    """bf16 in: the dtypes snntorch.Leaky's rule gives (snntorch's surrogates
-    return float32 spikes, which the reset carries into the membrane), on both
-    paths and over two time steps."""
+def test_output_dtype_does_not_depend_on_the_path(windows, reset, name, dtypes):
+    """The dtypes snntorch.Leaky's rule gives (snntorch's surrogates return float32
+    spikes whatever the membrane's dtype, and the reset carries them into the
+    membrane), on both paths and over two time steps, for bf16 and float64 and
+    for an input of another dtype than the kept membrane."""
+    x_dtype, state_dtype = dtypes
     kwargs = dict(beta=0.7, threshold=0.8, windows=windows, reset_mechanism=reset,
                   spike_grad=SURROGATE_DTYPES[name])
-    x = (torch.rand(2, 3, 6, 5) * 1.6).bfloat16()
-    ref = ProjLeaky(backend="reference", **kwargs).bfloat16()
-    fused = ProjLeaky(backend="fused", **kwargs).bfloat16()
+    x = (torch.rand(2, 3, 6, 5) * 1.6).to(x_dtype)
+    ref = ProjLeaky(backend="reference", **kwargs).to(state_dtype)
+    fused = ProjLeaky(backend="fused", **kwargs).to(state_dtype)
+    ref.mem = torch.zeros(x.shape, dtype=state_dtype)
+    fused.mem = torch.zeros(x.shape, dtype=state_dtype)
     for step in range(2):
         spk_r, mem_r = ref(x)
         spk_f, mem_f = fused(x)
@@ -492,8 +502,8 @@ def test_output_dtype_does_not_depend_on_the_path(windows, reset, name):
         # bf16 rounding may flip a spike (and its reset) at the threshold: allow a few
         assert ((mem_f.float() - mem_r.float()).abs() > 0.05).float().mean() < 0.05
     if windows is None and name == "atan":
-        leaky = snn.Leaky(0.7, threshold=0.8, reset_mechanism=reset).bfloat16()
-        spk_l, mem_l = leaky(x, leaky.init_leaky())
+        leaky = snn.Leaky(0.7, threshold=0.8, reset_mechanism=reset).to(state_dtype)
+        spk_l, mem_l = leaky(x, torch.zeros(x.shape, dtype=state_dtype))
         spk_l, mem_l = leaky(x, mem_l)
         assert (spk_l.dtype, mem_l.dtype) == (spk_r.dtype, mem_r.dtype)
 

@@ -288,6 +288,39 @@ def test_new_batch_size_starts_from_a_fresh_state():
     assert torch.equal(lif(x)[1], fresh(x)[1])
 
 
+def test_options_set_after_a_step_are_seen():
+    # the path choice and the output dtypes are remembered per option set: a new
+    # spike_grad, reset or condense set after a step must take effect on the next one
+    torch.manual_seed(0)
+    x = torch.rand(2, 3, 8, 8) * 2
+    lif = ProjLeaky(beta=0.5, threshold=0.5, windows="quad", condense="mean")
+    ref = ProjLeaky(beta=0.5, threshold=0.5, windows="quad", condense="mean",
+                    backend="reference")
+    assert lif.fused
+    lif(x)
+    step = lambda v: (v > 0).to(torch.float64)  # noqa: E731  (unrecognised, float64 spikes)
+    lif.spike_grad = ref.spike_grad = step
+    lif.reset_mechanism = ref.reset_mechanism = "zero"
+    assert not lif.fused
+    lif.reset_hidden()
+    ref.reset_hidden()
+    spk, mem = lif(x)
+    spk_ref, mem_ref = ref(x)
+    assert spk.dtype == spk_ref.dtype == torch.float64
+    assert torch.equal(spk, spk_ref) and torch.equal(mem, mem_ref)
+    lif.spike_grad = ref.spike_grad = surrogate.fast_sigmoid(slope=7.0)
+    assert lif.fused and lif._surrogate_spec() == ("fast_sigmoid", 7.0)
+    # back on the fused path, still the reference path's dtypes: snntorch's
+    # surrogate fires float32 spikes; the float64 membrane kept from the step
+    # before keeps the membrane in float64
+    spk, mem = lif(x)
+    spk_ref, mem_ref = ref(x)
+    assert (spk.dtype, mem.dtype) == (spk_ref.dtype, mem_ref.dtype) \
+        == (torch.float32, torch.float64)
+    assert torch.equal(spk, spk_ref)
+    torch.testing.assert_close(mem, mem_ref)
+
+
 def test_double_and_to_move_every_buffer():
     lif = ProjLeaky(beta=0.5, threshold=0.7, theta=0.4).double()
     for name, buf in list(lif.named_buffers()) + list(lif.named_parameters()):
