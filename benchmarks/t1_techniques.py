@@ -289,15 +289,17 @@ def best_per_neuron(cfgs, results, k=2):
 
 
 def final_names(cfgs, results, epochs):
-    """Baselines (ReLU, Leaky T=1 and T=4, cold ProjLeaky T=1 with two and four
-    windows), then each chosen configuration followed by its equal-budget cold run."""
-    names = ["relu", "leaky-T1", "leaky-T4", "proj-g2-T1", "proj-g4-T1"]
-    for chosen in best_per_neuron(cfgs, results).values():
-        for n in chosen:
-            names.append(n)
-            partner = cold_partner(cfgs, n, epochs)
-            if partner:
-                names.append(partner)
+    """Baselines (ReLU, Leaky and cold ProjLeaky with two and four windows at T=1,
+    Leaky T=4), then the chosen configurations, cheapest budget first (so that a
+    sitting that ends early has finished the most rows), each followed by its
+    equal-budget cold run."""
+    names = ["relu", "leaky-T1", "proj-g2-T1", "proj-g4-T1", "leaky-T4"]
+    chosen = [n for picked in best_per_neuron(cfgs, results).values() for n in picked]
+    for n in sorted(chosen, key=lambda n: budget_epochs(cfgs[n], epochs)):
+        names.append(n)
+        partner = cold_partner(cfgs, n, epochs)
+        if partner:
+            names.append(partner)
     return list(dict.fromkeys(names))
 
 
