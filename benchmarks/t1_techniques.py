@@ -110,10 +110,49 @@ def screening_names(cfgs):
 
 
 def cold_partner(cfgs, name, epochs):
+    """The cold T=1 run of the same neuron given the same total epochs as technique
+    ``name``: ``<family>-T1-e<total>``, or the plain T=1 run when the technique
+    costs no more epochs (MPBN, learnable threshold); None for a non-technique."""
     s = cfgs[name]
+    if not s.get("technique") or s.get("role") == "source":
+        return None
     total = budget_epochs(s, epochs)
-    partner = f"{s['family']}-T1-e{total}"
-    return partner if total != epochs and partner in cfgs else None
+    partner = f"{s['family']}-T1-e{total}" if total != epochs else f"{s['family']}-T1"
+    return partner if partner in cfgs else None
+
+
+#: A technique moves a default when, over at least this many seeds, ...
+VERDICT_MIN_SEEDS = 3
+#: ... its paired validation gain over the equal-budget cold run exceeds this many
+#: standard errors of the paired differences (fixed before the final round ran).
+VERDICT_STANDARD_ERRORS = 2.0
+
+
+def paired_gain(table, name, partner, key):
+    """Mean and standard deviation over the common seeds of ``name``'s ``key``
+    (``"test_acc"`` / ``"val_acc"``) minus its partner's, and the seed count."""
+    a = {r["seed"]: r[key] for r in table[name]["runs"]}
+    b = {r["seed"]: r[key] for r in table[partner]["runs"]}
+    diffs = [a[k] - b[k] for k in sorted(set(a) & set(b))]
+    if not diffs:
+        return None
+    sd = statistics.stdev(diffs) if len(diffs) > 1 else 0.0
+    return statistics.mean(diffs), sd, len(diffs)
+
+
+def verdict(table, name, partner):
+    """Whether technique ``name`` earns a default over its cold partner, with why:
+    ``(moves, text)``; decided on validation, never on test."""
+    val, test = paired_gain(table, name, partner, "val_acc"), \
+        paired_gain(table, name, partner, "test_acc")
+    mean, sd, n = val
+    se = sd / n ** 0.5
+    moves = n >= VERDICT_MIN_SEEDS and mean > VERDICT_STANDARD_ERRORS * se and mean > 0
+    word = "moves a default" if moves else ("stays off" if n >= VERDICT_MIN_SEEDS
+                                            else "too few seeds to decide")
+    spread = (lambda g: f"{g[0]:+.2f} ± {g[1]:.2f}") if n > 1 else (lambda g: f"{g[0]:+.2f}")
+    return moves, (f"{name} vs {partner}: validation {spread(val)}, test {spread(test)} "
+                   f"({n} seed{'s' if n > 1 else ''}): {word}")
 
 
 def dependencies(cfgs, name):
@@ -346,8 +385,8 @@ def write_table(args, cfgs, table, path):
              "teacher's and a warm start's source runs." % args.batch_size, "",
              "Columns: test and validation accuracy (%); energy per image (µJ); the twin's "
              "energy over the run's; budget epochs; total training seconds and their ratio "
-             "to ReLU's; points gained over the cold run of the same neuron given the same total "
-             "epochs (its `-e10` or `-e15` row).",
+             "to ReLU's; test points gained over the cold run of the same neuron given the same "
+             "total epochs (its `-T1`, `-e10` or `-e15` row), paired by seed: mean ± sd.",
              "",
              "| run | T | test | val | µJ | twin / SNN "
              "| epochs | train s | x ReLU | vs cold |",
@@ -363,13 +402,14 @@ def write_table(args, cfgs, table, path):
             if name in cfgs and r["role"] != "cold" else None
         vs = ""
         if partner and partner in table:
-            vs = f"{r['acc'] - table[partner]['acc']:+.2f}"
+            mean, sd, n = paired_gain(table, name, partner, "test_acc") or (0.0, 0.0, 0)
+            vs = f"{mean:+.2f}" + (f" ± {sd:.2f}" if n > 1 else "") if n else ""
         ratio = f"{r['total_s'] / relu['total_s']:.2f}" if relu else ""
         sd = f" ± {r['acc_sd']:.2f}" if len(r["seeds"]) > 1 else ""
         lines.append(f"| {name} | {r['T']} | {r['acc']:.2f}{sd} "
                      f"| {r['val']:.2f} | {r['energy'] * 1e6:.3f} | {r['ratio']:.1f} "
                      f"| {r['epochs']:.0f} | {r['total_s']:.0f} | {ratio} | {vs} |")
-    lines += ["", *targets(table)]
+    lines += ["", *targets(table), "", *verdicts(args, cfgs, table)]
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -399,6 +439,19 @@ def targets(table):
                    f"T=1 {bl} "
                    f"{leaky[bl]['acc']:.2f} %: {proj[bp]['acc'] - leaky[bl]['acc']:+.2f}")
     return out
+
+
+def verdicts(args, cfgs, table):
+    """The default each technique earns (:func:`verdict`), per technique row."""
+    out = [f"Defaults (rule, fixed before the final round: a technique moves the basic "
+           f"recipe's default when, over >= {VERDICT_MIN_SEEDS} seeds, its paired "
+           f"validation gain over the equal-budget cold run exceeds "
+           f"{VERDICT_STANDARD_ERRORS:g} standard errors):", ""]
+    for name in sorted(table):
+        partner = cold_partner(cfgs, name, args.epochs) if name in cfgs else None
+        if partner and partner in table:
+            out.append("- " + verdict(table, name, partner)[1])
+    return out if len(out) > 2 else out + ["- (no technique measured yet)"]
 
 
 def plot(table, path):

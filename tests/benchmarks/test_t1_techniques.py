@@ -39,7 +39,11 @@ def test_each_technique_has_its_equal_budget_cold_run(t1, cfgs):
     assert t1.cold_partner(cfgs, "leaky-all", 5) == "leaky-T1-e15"
     assert t1.cold_partner(cfgs, "proj-g2-warm", 5) == "proj-g2-T1-e10"
     assert t1.cold_partner(cfgs, "proj-g4-kd", 5) == "proj-g4-T1-e10"
-    assert t1.cold_partner(cfgs, "leaky-mpbn", 5) is None  # same budget as cold T=1
+    # no more epochs than cold T=1: the plain T=1 run is the partner
+    assert t1.cold_partner(cfgs, "leaky-mpbn", 5) == "leaky-T1"
+    assert t1.cold_partner(cfgs, "proj-g4-learn", 5) == "proj-g4-T1"
+    assert t1.cold_partner(cfgs, "leaky-T1-e10", 5) is None  # not a technique
+    assert t1.cold_partner(cfgs, "proj-g2-T4-mpbn", 5) is None  # a warm start's source
     assert cfgs["leaky-T1-e10"]["role"] == "cold" and cfgs["leaky-T1-e10"]["epochs"] == 10
 
 
@@ -124,3 +128,23 @@ def test_report_writes_screening_on_seed0_and_final_over_seeds(t1, cfgs, tmp_pat
     # leaky-T1 (val 88 on average) is the best binary T=1 row: 87.00 vs ReLU 91.00
     assert "leaky-T1 87.00 % test, -4.00 against ReLU" in final
     assert (res / "screening.png").stat().st_size > 0 and (res / "table.png").stat().st_size > 0
+
+
+def test_verdict_by_hand(t1):
+    # paired validation gains 1.0, 1.5, 2.0: mean 1.5, sd 0.5, standard error 0.289;
+    # 1.5 > 2 x 0.289: the technique moves a default
+    def runs(name, vals):
+        return [fake(name, seed, 80.0 + v, 80.0 + v) for seed, v in enumerate(vals)]
+    table = t1.rows({"proj-g2-learn": runs("proj-g2-learn", [1.0, 1.5, 2.0]),
+                     "proj-g2-T1": runs("proj-g2-T1", [0.0, 0.0, 0.0])})
+    moves, text = t1.verdict(table, "proj-g2-learn", "proj-g2-T1")
+    assert moves and "validation +1.50 ± 0.50" in text and "(3 seeds): moves a default" in text
+    # gains 2.0, -1.0, 2.5: mean 1.17, sd 1.89, standard error 1.09: 1.17 < 2.18, stays off
+    table = t1.rows({"proj-g2-learn": runs("proj-g2-learn", [2.0, -1.0, 2.5]),
+                     "proj-g2-T1": runs("proj-g2-T1", [0.0, 0.0, 0.0])})
+    assert t1.verdict(table, "proj-g2-learn", "proj-g2-T1") == (
+        False, "proj-g2-learn vs proj-g2-T1: validation +1.17 ± 1.89, test +1.17 ± 1.89 "
+               "(3 seeds): stays off")
+    # one seed never decides
+    table = t1.rows({"leaky-all": runs("leaky-all", [3.0]), "leaky-T1-e15": runs("leaky-T1-e15", [0.0])})
+    assert t1.verdict(table, "leaky-all", "leaky-T1-e15")[1].endswith("too few seeds to decide")
