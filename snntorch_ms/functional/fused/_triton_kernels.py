@@ -70,6 +70,13 @@ def _reduce_into(ptr, c, acc, PER_CHANNEL: tl.constexpr):
         tl.atomic_add(ptr, tl.sum(acc, axis=0))
 
 @triton.jit
+def _lanes(C, w, hw, BLOCK: tl.constexpr):
+    # program (0) = one (b, c) plane, program (1) = a block of its h*w positions
+    plane = tl.program_id(0)
+    offs = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
+    return plane, plane // C, plane % C, offs, offs < hw, offs // w, offs % w
+
+@triton.jit
 def _params(beta_ptr, thr_ptr, theta_ptr, gsf_ptr, c, scale, PC_BETA: tl.constexpr,
             PC_THR: tl.constexpr, PC_THETA: tl.constexpr, PC_GSF: tl.constexpr):
     # beta clipped to [0, 1] with the projection's factor, threshold, k = theta pi / 2, s
@@ -119,13 +126,7 @@ def forward_kernel(x_ptr, carried_ptr, lat_ptr, beta_ptr, thr_ptr, theta_ptr, gs
                    MEAN: tl.constexpr, PROJ: tl.constexpr, RESET: tl.constexpr,
                    HAS_LAT: tl.constexpr, PC_BETA: tl.constexpr, PC_THR: tl.constexpr,
                    PC_THETA: tl.constexpr, PC_GSF: tl.constexpr, BLOCK: tl.constexpr):
-    plane = tl.program_id(0)
-    b_idx = plane // C
-    c = plane % C
-    offs = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
-    mask = offs < hw
-    i = offs // w
-    j = offs % w
+    plane, b_idx, c, offs, mask, i, j = _lanes(C, w, hw, BLOCK)
     beta_eff, thr, k, gsf = _params(beta_ptr, thr_ptr, theta_ptr, gsf_ptr, c, scale, PC_BETA,
                                     PC_THR, PC_THETA, PC_GSF)
     u = tl.load(carried_ptr + plane * hw + offs, mask=mask, other=0.0).to(tl.float32)
@@ -156,13 +157,7 @@ def backward_kernel(x_ptr, carried_ptr, lat_ptr, beta_ptr, thr_ptr, theta_ptr, g
                     NEED_BETA: tl.constexpr, NEED_THR: tl.constexpr,
                     NEED_THETA: tl.constexpr, PC_BETA: tl.constexpr, PC_THR: tl.constexpr,
                     PC_THETA: tl.constexpr, PC_GSF: tl.constexpr, BLOCK: tl.constexpr):
-    plane = tl.program_id(0)
-    b_idx = plane // C
-    c = plane % C
-    offs = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
-    mask = offs < hw
-    i = offs // w
-    j = offs % w
+    plane, b_idx, c, offs, mask, i, j = _lanes(C, w, hw, BLOCK)
     beta_eff, thr, k, gsf = _params(beta_ptr, thr_ptr, theta_ptr, gsf_ptr, c, scale, PC_BETA,
                                     PC_THR, PC_THETA, PC_GSF)
     wpos = plane * hw + offs  # position in a [B, C, h, w] window tensor
