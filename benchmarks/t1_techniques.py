@@ -13,7 +13,9 @@ images, 5 epochs, the half-width ConvNet, batch 64, the ``basic`` recipe.
   warm start's T=4 epochs count toward the cost).
 * **final** (seeds 0, 1, 2): the baselines and the two best configurations per
   neuron (Leaky; ProjLeaky over both window counts) by seed-0 validation accuracy
-  in the screening, each with its equal-budget cold run.
+  in the screening, plus per neuron the technique with the largest validation gain
+  over its equal-budget cold run (the candidate for a default), each with its
+  equal-budget cold run.
 
 Every run is its own process (``python -m snntorch_ms train``), ``--jobs`` at a time
 (two on two cores), one thread each. Run folders (with checkpoints) go to ``--runs``;
@@ -315,25 +317,51 @@ def load_results(args):
 NEURONS = {"leaky": ("leaky",), "proj": ("proj-g2", "proj-g4")}
 
 
+def seed0_val(results, name):
+    """Seed 0's validation accuracy of ``name`` (None when not run yet)."""
+    runs = [r for r in results.get(name, []) if r["seed"] == 0]
+    return runs[0].get("val_acc") if runs else None
+
+
 def best_per_neuron(cfgs, results, k=2):
     """The ``k`` technique configurations of each neuron (:data:`NEURONS`) with the
     best seed-0 validation accuracy; never chosen on test accuracy."""
     best = {}
     for neuron, families in NEURONS.items():
-        scored = [(results[n][0]["val_acc"], n)
+        scored = [(seed0_val(results, n), n)
                   for fam in families for n in (f"{fam}-{t}" for t in TECHNIQUES)
-                  if n in results and results[n][0].get("val_acc") is not None]
+                  if seed0_val(results, n) is not None]
         best[neuron] = [n for _, n in sorted(scored, reverse=True)[:k]]
+    return best
+
+
+def best_gain_per_neuron(cfgs, results, epochs):
+    """The technique configuration of each neuron with the largest seed-0 validation
+    gain over its equal-budget cold run: the candidate for a default, which the two
+    most accurate configurations (often the ones with the largest budget) may not
+    include."""
+    best = {}
+    for neuron, families in NEURONS.items():
+        scored = []
+        for n in (f"{fam}-{t}" for fam in families for t in TECHNIQUES):
+            partner = cold_partner(cfgs, n, epochs) if n in cfgs else None
+            if seed0_val(results, n) is not None and seed0_val(results, partner) is not None:
+                scored.append((seed0_val(results, n) - seed0_val(results, partner), n))
+        if scored:
+            best[neuron] = max(scored)[1]
     return best
 
 
 def final_names(cfgs, results, epochs):
     """Baselines (ReLU, Leaky and cold ProjLeaky with two and four windows at T=1,
-    Leaky T=4), then the chosen configurations, cheapest budget first (so that a
-    sitting that ends early has finished the most rows), each followed by its
-    equal-budget cold run."""
+    Leaky T=4), then the chosen configurations (:func:`best_per_neuron` and
+    :func:`best_gain_per_neuron`), cheapest budget first (so that a sitting that
+    ends early has finished the most rows), each followed by its equal-budget cold
+    run."""
     names = ["relu", "leaky-T1", "proj-g2-T1", "proj-g4-T1", "leaky-T4"]
     chosen = [n for picked in best_per_neuron(cfgs, results).values() for n in picked]
+    chosen += [n for n in best_gain_per_neuron(cfgs, results, epochs).values()
+               if n not in chosen]
     for n in sorted(chosen, key=lambda n: budget_epochs(cfgs[n], epochs)):
         names.append(n)
         partner = cold_partner(cfgs, n, epochs)

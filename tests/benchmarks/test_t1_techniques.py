@@ -92,6 +92,23 @@ def test_final_round_picks_on_validation_over_both_window_counts(t1, cfgs):
         "leaky-all", "leaky-T1-e15"]
 
 
+def test_final_round_adds_the_largest_equal_budget_gain(t1, cfgs):
+    # proj-g2-learn is neither of ProjLeaky's two most accurate configurations but
+    # gains most over its cold partner (same 5 epochs): the default candidate joins
+    val = {"leaky-warm": 89.6, "leaky-all": 90.1, "leaky-mpbn": 87.7, "leaky-T1": 87.8,
+           "leaky-T1-e10": 89.0, "leaky-T1-e15": 89.3,
+           "proj-g2-warm": 87.3, "proj-g4-warm": 87.2, "proj-g2-learn": 86.7,
+           "proj-g2-T1": 85.0, "proj-g4-T1": 84.7, "proj-g2-T1-e10": 87.4,
+           "proj-g4-T1-e10": 87.3}
+    results = {n: [fake(n, 0, 80.0, v)] for n, v in val.items()}
+    assert t1.best_gain_per_neuron(cfgs, results, 5) == {"leaky": "leaky-all",
+                                                        "proj": "proj-g2-learn"}
+    assert t1.final_names(cfgs, results, 5) == [
+        "relu", "leaky-T1", "proj-g2-T1", "proj-g4-T1", "leaky-T4",
+        "proj-g2-learn", "leaky-warm", "leaky-T1-e10", "proj-g2-warm", "proj-g2-T1-e10",
+        "proj-g4-warm", "proj-g4-T1-e10", "leaky-all", "leaky-T1-e15"]
+
+
 def test_pareto_front_by_hand(t1):
     # (energy, accuracy): (1, 80) and (2, 90) and (5, 95) survive; (3, 85) is beaten by (2, 90)
     points = [(2.0, 90.0), (1.0, 80.0), (3.0, 85.0), (5.0, 95.0)]
