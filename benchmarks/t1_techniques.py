@@ -10,7 +10,8 @@ images, 5 epochs, the half-width ConvNet, batch 64, the ``basic`` recipe.
 * **screening** (seed 0): the baselines and, per neuron, each technique alone and
   all combined (distillation + warm start + MPBN), plus cold runs given the same
   total epochs as the techniques that build on other runs (a teacher's epochs and a
-  warm start's T=4 epochs count toward the cost).
+  warm start's T=4 epochs count toward the cost), and one diagnostic run
+  (``proj-g2-noproj``: ProjLeaky's windows without its projection).
 * **final** (seeds 0, 1, 2): the baselines and the two best configurations per
   neuron (Leaky; ProjLeaky over both window counts) by seed-0 validation accuracy
   in the screening, plus per neuron the technique with the largest validation gain
@@ -99,6 +100,10 @@ def configurations(epochs):
             if total != epochs:
                 cfgs[f"{fam}-T1-e{total}"] = dict(spec(fam, epochs=total), role="cold")
     cfgs["leaky-T4"]["role"] = "baseline"
+    # why ProjLeaky trails Leaky: the same windows without the projection (the
+    # carried membrane enters the next window as beta * U instead of projected)
+    cfgs["proj-g2-noproj"] = dict(spec("proj-g2"), role="diagnostic",
+                                  neuron_args={"condense": "mean", "projection": "none"})
     return cfgs
 
 
@@ -108,6 +113,7 @@ def screening_names(cfgs):
         names += [f"{fam}-T1" if fam != "leaky" else "leaky-T1"]
         names += [f"{fam}-{t}" for t in TECHNIQUES]
         names += [n for n in cfgs if n.startswith(f"{fam}-T1-e")]
+    names += [n for n, c in cfgs.items() if c.get("role") == "diagnostic"]
     return list(dict.fromkeys(names))
 
 
@@ -487,6 +493,7 @@ def plot(table, path):
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     colours = {"relu": "black", "leaky": "tab:blue", "proj-g2": "tab:orange",
                "proj-g4": "tab:green"}
@@ -507,6 +514,10 @@ def plot(table, path):
         ax.plot([], [], "o", color=col, label=fam)
     ax.plot([], [], "s", color="grey", label="cold run, same epochs")
     ax.set_xscale("log")
+    plain = matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}")
+    ax.xaxis.set_major_formatter(plain)
+    ax.xaxis.set_minor_formatter(plain)
+    ax.tick_params(axis="x", which="minor", labelsize=7)
     ax.set_xlabel("energy per image, neuron-internal work included (µJ, log scale)")
     ax.set_ylabel("test accuracy (%)")
     ax.grid(alpha=0.3, which="both")

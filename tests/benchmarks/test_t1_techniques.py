@@ -44,6 +44,10 @@ def test_each_technique_has_its_equal_budget_cold_run(t1, cfgs):
     assert t1.cold_partner(cfgs, "proj-g4-learn", 5) == "proj-g4-T1"
     assert t1.cold_partner(cfgs, "leaky-T1-e10", 5) is None  # not a technique
     assert t1.cold_partner(cfgs, "proj-g2-T4-mpbn", 5) is None  # a warm start's source
+    # the diagnostic run is screened, and is nobody's partner nor a technique
+    assert "proj-g2-noproj" in t1.screening_names(cfgs)
+    assert t1.cold_partner(cfgs, "proj-g2-noproj", 5) is None
+    assert cfgs["proj-g2-noproj"]["neuron_args"] == {"condense": "mean", "projection": "none"}
     assert cfgs["leaky-T1-e10"]["role"] == "cold" and cfgs["leaky-T1-e10"]["epochs"] == 10
 
 
