@@ -361,14 +361,16 @@ def best_gain_per_neuron(cfgs, results, epochs):
 def final_names(cfgs, results, epochs):
     """Baselines (ReLU, Leaky and cold ProjLeaky with two and four windows at T=1,
     Leaky T=4), then the chosen configurations (:func:`best_per_neuron` and
-    :func:`best_gain_per_neuron`), cheapest budget first (so that a sitting that
-    ends early has finished the most rows), each followed by its equal-budget cold
-    run."""
+    :func:`best_gain_per_neuron`), Leaky's first (the binary targets rest on them),
+    each neuron's cheapest budget first (so that a sitting that ends early has
+    finished the most rows), each followed by its equal-budget cold run."""
     names = ["relu", "leaky-T1", "proj-g2-T1", "proj-g4-T1", "leaky-T4"]
     chosen = [n for picked in best_per_neuron(cfgs, results).values() for n in picked]
     chosen += [n for n in best_gain_per_neuron(cfgs, results, epochs).values()
                if n not in chosen]
-    for n in sorted(chosen, key=lambda n: budget_epochs(cfgs[n], epochs)):
+    # Leaky's first (it carries the binary targets), then cheapest budget first
+    for n in sorted(chosen, key=lambda n: (cfgs[n]["family"] != "leaky",
+                                           budget_epochs(cfgs[n], epochs))):
         names.append(n)
         partner = cold_partner(cfgs, n, epochs)
         if partner:

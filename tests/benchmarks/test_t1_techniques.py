@@ -89,11 +89,12 @@ def test_final_round_picks_on_validation_over_both_window_counts(t1, cfgs):
     best = t1.best_per_neuron(cfgs, results)
     assert best == {"leaky": ["leaky-all", "leaky-warm"],
                     "proj": ["proj-g4-warm", "proj-g2-learn"]}
-    # cheapest budget first: learn (5 epochs), the warm starts (10), all (15)
+    # Leaky's first, each neuron's cheapest budget first: warm (10 epochs), all (15);
+    # then ProjLeaky's learn (5), warm (10)
     assert t1.final_names(cfgs, results, 5) == [
         "relu", "leaky-T1", "proj-g2-T1", "proj-g4-T1", "leaky-T4",
-        "proj-g2-learn", "leaky-warm", "leaky-T1-e10", "proj-g4-warm", "proj-g4-T1-e10",
-        "leaky-all", "leaky-T1-e15"]
+        "leaky-warm", "leaky-T1-e10", "leaky-all", "leaky-T1-e15",
+        "proj-g2-learn", "proj-g4-warm", "proj-g4-T1-e10"]
 
 
 def test_final_round_adds_the_largest_equal_budget_gain(t1, cfgs):
@@ -109,8 +110,8 @@ def test_final_round_adds_the_largest_equal_budget_gain(t1, cfgs):
                                                         "proj": "proj-g2-learn"}
     assert t1.final_names(cfgs, results, 5) == [
         "relu", "leaky-T1", "proj-g2-T1", "proj-g4-T1", "leaky-T4",
-        "proj-g2-learn", "leaky-warm", "leaky-T1-e10", "proj-g2-warm", "proj-g2-T1-e10",
-        "proj-g4-warm", "proj-g4-T1-e10", "leaky-all", "leaky-T1-e15"]
+        "leaky-warm", "leaky-T1-e10", "leaky-all", "leaky-T1-e15",
+        "proj-g2-learn", "proj-g2-warm", "proj-g2-T1-e10", "proj-g4-warm", "proj-g4-T1-e10"]
 
 
 def test_pareto_front_by_hand(t1):
