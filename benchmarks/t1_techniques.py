@@ -120,9 +120,9 @@ def screening_names(cfgs):
 def cold_partner(cfgs, name, epochs):
     """The cold T=1 run of the same neuron given the same total epochs as technique
     ``name``: ``<family>-T1-e<total>``, or the plain T=1 run when the technique
-    costs no more epochs (MPBN, learnable threshold); None for a non-technique."""
-    s = cfgs[name]
-    if not s.get("technique") or s.get("role") == "source":
+    costs no more epochs (MPBN, learnable threshold); None for anything else."""
+    s = cfgs.get(name)
+    if not s or not s.get("technique") or s.get("role") == "source":
         return None
     total = budget_epochs(s, epochs)
     partner = f"{s['family']}-T1-e{total}" if total != epochs else f"{s['family']}-T1"
@@ -158,9 +158,14 @@ def verdict(table, name, partner):
     moves = n >= VERDICT_MIN_SEEDS and mean > VERDICT_STANDARD_ERRORS * se and mean > 0
     word = "moves a default" if moves else ("stays off" if n >= VERDICT_MIN_SEEDS
                                             else "too few seeds to decide")
-    spread = (lambda g: f"{g[0]:+.2f} ± {g[1]:.2f}") if n > 1 else (lambda g: f"{g[0]:+.2f}")
-    return moves, (f"{name} vs {partner}: validation {spread(val)}, test {spread(test)} "
-                   f"({n} seed{'s' if n > 1 else ''}): {word}")
+    return moves, (f"{name} vs {partner}: validation {format_gain(val)}, test "
+                   f"{format_gain(test)} ({n} seed{'s' if n > 1 else ''}): {word}")
+
+
+def format_gain(gain):
+    """``+m ± sd`` of a :func:`paired_gain` (``+m`` for a single seed)."""
+    mean, sd, n = gain
+    return f"{mean:+.2f}" + (f" ± {sd:.2f}" if n > 1 else "")
 
 
 def dependencies(cfgs, name):
@@ -301,10 +306,14 @@ def record(args, cfgs, name, seed, wall):
     print(f"[{time.strftime('%H:%M:%S')}] done  {name} seed {seed}: test {result['test_acc']:.2f} %"
           f"  val {result['val_acc']:.2f} %  {wall:.0f} s", flush=True)
     if args.commit:
-        subprocess.run(["git", "add", str(path)], cwd=REPO, check=False)
-        subprocess.run(["git", "commit", "-q", "-m",
-                        f"t1_techniques: {name} seed {seed} ({result['test_acc']:.2f} %)",
-                        "--", str(path)], cwd=REPO, check=False)
+        commit([path], f"t1_techniques: {name} seed {seed} ({result['test_acc']:.2f} %)")
+
+
+def commit(paths, message):
+    """``git add`` and commit just ``paths`` (a failed commit leaves them for the next)."""
+    paths = [str(p) for p in paths]
+    subprocess.run(["git", "add", *paths], cwd=REPO, check=False)
+    subprocess.run(["git", "commit", "-q", "-m", message, "--", *paths], cwd=REPO, check=False)
 
 
 # -- rounds ---------------------------------------------------------------------
@@ -350,9 +359,10 @@ def best_gain_per_neuron(cfgs, results, epochs):
     for neuron, families in NEURONS.items():
         scored = []
         for n in (f"{fam}-{t}" for fam in families for t in TECHNIQUES):
-            partner = cold_partner(cfgs, n, epochs) if n in cfgs else None
-            if seed0_val(results, n) is not None and seed0_val(results, partner) is not None:
-                scored.append((seed0_val(results, n) - seed0_val(results, partner), n))
+            own = seed0_val(results, n)
+            cold = seed0_val(results, cold_partner(cfgs, n, epochs))
+            if own is not None and cold is not None:
+                scored.append((own - cold, n))
         if scored:
             best[neuron] = max(scored)[1]
     return best
@@ -434,12 +444,9 @@ def write_table(args, cfgs, table, path):
                  + (f"; fewer for {', '.join(fewer)}." if fewer else " (every row)."))
     lines.insert(5, "")
     for name, r in sorted(table.items(), key=lambda kv: (kv[1]["family"], kv[0])):
-        partner = cold_partner(cfgs, name, args.epochs) \
-            if name in cfgs and r["role"] != "cold" else None
-        vs = ""
-        if partner and partner in table:
-            mean, sd, n = paired_gain(table, name, partner, "test_acc") or (0.0, 0.0, 0)
-            vs = f"{mean:+.2f}" + (f" ± {sd:.2f}" if n > 1 else "") if n else ""
+        partner = cold_partner(cfgs, name, args.epochs)
+        gain = paired_gain(table, name, partner, "test_acc") if partner in table else None
+        vs = format_gain(gain) if gain else ""
         ratio = f"{r['total_s'] / relu['total_s']:.2f}" if relu else ""
         sd = f" ± {r['acc_sd']:.2f}" if len(r["seeds"]) > 1 else ""
         lines.append(f"| {name} | {r['T']} | {r['acc']:.2f}{sd} "
@@ -484,8 +491,8 @@ def verdicts(args, cfgs, table):
            f"validation gain over the equal-budget cold run exceeds "
            f"{VERDICT_STANDARD_ERRORS:g} standard errors):", ""]
     for name in sorted(table):
-        partner = cold_partner(cfgs, name, args.epochs) if name in cfgs else None
-        if partner and partner in table:
+        partner = cold_partner(cfgs, name, args.epochs)
+        if partner in table:
             out.append("- " + verdict(table, name, partner)[1])
     return out if len(out) > 2 else out + ["- (no technique measured yet)"]
 
@@ -553,12 +560,10 @@ def report(args, cfgs, only=None, stem="table"):
         shutil.copy(out / f"{stem}.md", docs / f"t1_techniques_{stem}.md")
         shutil.copy(out / f"{stem}.png", docs / f"t1_techniques_{stem}.png")
     if args.commit:
-        paths = [str(out / f"{stem}.md"), str(out / f"{stem}.png")]
+        paths = [out / f"{stem}.md", out / f"{stem}.png"]
         if args.docs:
-            paths += [str(docs / f"t1_techniques_{stem}.md"), str(docs / f"t1_techniques_{stem}.png")]
-        subprocess.run(["git", "add", *paths], cwd=REPO, check=False)
-        subprocess.run(["git", "commit", "-q", "-m", f"t1_techniques: {stem} table and picture",
-                        "--", *paths], cwd=REPO, check=False)
+            paths += [docs / f"t1_techniques_{stem}.md", docs / f"t1_techniques_{stem}.png"]
+        commit(paths, f"t1_techniques: {stem} table and picture")
 
 
 def main(argv=None):

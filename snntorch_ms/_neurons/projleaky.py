@@ -452,26 +452,26 @@ class ProjLeaky(Leaky):
     def fused(self, value: bool) -> None:
         self.backend = _resolve_backend("auto", bool(value))
 
-    def _memo(self, key, compute):
-        """``compute()``, remembered for the last ``key`` (the options it depends on,
-        so that setting ``spike_grad`` or any option later is seen): the per-call
-        checks below cost about 55 µs a call otherwise (a 16x8x8 quad layer's step
-        takes about 1.5 ms on one CPU thread)."""
+    def _memo(self, name, key, compute):
+        """``compute()``, remembered under ``name`` for the last ``key`` (the options
+        it depends on, so that setting ``spike_grad`` or any option later is seen):
+        the per-call checks below cost about 55 µs a call otherwise (a 16x8x8 quad
+        layer's step takes about 1.5 ms on one CPU thread)."""
         memo = self.__dict__.setdefault("_memos", {})
-        slot = memo.get(compute.__name__)
+        slot = memo.get(name)
         if slot is None or slot[0] != key:
-            slot = memo[compute.__name__] = (key, compute())
+            slot = memo[name] = (key, compute())
         return slot[1]
 
-    def _fused_supported(self):
-        """``(True, None)`` when the fused scan covers this neuron's options, else
-        ``(False, name of the first option it does not cover)``."""
+    def _fused_support(self):
+        """``(supported, first option not covered or None, recognised surrogate)``
+        for this neuron's current options."""
         gsf = self.graded_spikes_factor
         key = (self.projection, self.spike_grad, self.reset_mechanism, self.condense,
                self.state_quant, self.inhibition, self.reset_delay,
                isinstance(gsf, torch.Tensor) and gsf.requires_grad)
 
-        def fused_support():
+        def compute():
             reason = fused_unsupported(
                 projection=self.projection, spike_grad=self.spike_grad,
                 reset_mechanism=self.reset_mechanism, condense=self.condense,
@@ -479,12 +479,16 @@ class ProjLeaky(Leaky):
                 reset_delay=self.reset_delay, graded_spikes_factor=gsf)
             return reason is None, reason, recognise_surrogate(self.spike_grad)
 
-        return self._memo(key, fused_support)[:2]
+        return self._memo("fused_support", key, compute)
+
+    def _fused_supported(self):
+        """``(True, None)`` when the fused scan covers this neuron's options, else
+        ``(False, name of the first option it does not cover)``."""
+        return self._fused_support()[:2]
 
     def _surrogate_spec(self):
         """``(kind, parameter)`` of ``spike_grad`` (:func:`~snntorch_ms.functional.spec.recognise_surrogate`)."""
-        self._fused_supported()
-        return self._memos["fused_support"][1][2]
+        return self._fused_support()[2]
 
     def _use_fused(self, input_) -> bool:
         """Whether this call runs fused; with ``backend="fused"`` and options the
@@ -528,7 +532,7 @@ class ProjLeaky(Leaky):
         detached spikes) promotes the membrane unless ``reset_mechanism="none"``."""
         key = (self.spike_grad, dtype, self.reset_mechanism, gsf.dim() > 0 and gsf.dtype)
 
-        def reference_dtypes():
+        def compute():
             fired = self.spike_grad(torch.zeros(1, dtype=dtype)).dtype
             mem = dtype if self.reset_mechanism == "none" else torch.promote_types(dtype, fired)
             spk = fired
@@ -536,7 +540,7 @@ class ProjLeaky(Leaky):
                 spk = torch.promote_types(spk, gsf.dtype)
             return spk, mem
 
-        return self._memo(key, reference_dtypes)
+        return self._memo("reference_dtypes", key, compute)
 
     # -- forward ---------------------------------------------------------------
 
