@@ -54,9 +54,11 @@ import pickle
 import shutil
 import socket
 import tarfile
+import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
+import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -729,17 +731,43 @@ _IDX_FILES = (
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 
 
-def _gunzip(src: Path, dst: Path) -> None:
-    tmp = dst.with_name(dst.name + ".part")
+def _publish(dst: Path, write) -> None:
+    """Write ``dst`` through ``write(file)`` into a private temporary file, then rename.
+
+    The temporary name is unique to this call, so training processes that share a
+    data folder and unpack it at the same time each publish a complete file (the
+    last rename wins; all of them hold the same bytes) instead of renaming each
+    other's half-written one. Nothing is left behind when ``write`` fails.
+    """
+    fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=dst.name + ".", suffix=".part")
     try:
-        with gzip.open(src, "rb") as fin, open(tmp, "wb") as fout:
+        with os.fdopen(fd, "wb") as fout:
+            write(fout)
+        os.replace(tmp, dst)  # atomic: torchvision only checks that the file exists
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _gunzip(src: Path, dst: Path) -> None:
+    def write(fout):
+        with gzip.open(src, "rb") as fin:
             shutil.copyfileobj(fin, fout, 1 << 20)
-    except (OSError, EOFError) as err:  # gzip.BadGzipFile is an OSError
-        tmp.unlink(missing_ok=True)
+
+    try:
+        _publish(dst, write)
+    except (gzip.BadGzipFile, EOFError, zlib.error) as err:  # read errors, not a full disk
         raise DatasetCorruptError(
             f"{src} is corrupt: it does not decompress ({type(err).__name__}: {err}); "
             "replace it with a complete copy") from err
-    os.replace(tmp, dst)  # atomic: torchvision only checks that the file exists
+
+
+def _copy(src: Path, dst: Path) -> None:
+    def write(fout):
+        with open(src, "rb") as fin:
+            shutil.copyfileobj(fin, fout, 1 << 20)
+
+    _publish(dst, write)
 
 
 def _fill_raw(raw: Path, sources: Sequence[Path]) -> bool:
@@ -754,7 +782,7 @@ def _fill_raw(raw: Path, sources: Sequence[Path]) -> bool:
         for folder in (raw, *sources):
             if (folder / name).is_file() and folder != raw:
                 raw.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(folder / name, raw / name)
+                _copy(folder / name, raw / name)
                 break
             if (folder / (name + ".gz")).is_file():
                 raw.mkdir(parents=True, exist_ok=True)

@@ -321,7 +321,61 @@ def test_truncated_gz_source_is_named(tmp_path):
     with pytest.raises(DatasetCorruptError, match=f"{gz} is corrupt: it does not decompress"):
         load_dataset("mnist", root=tmp_path, train=False, download=False)
     assert not (raw / "t10k-labels-idx1-ubyte").exists()
-    assert not (raw / "t10k-labels-idx1-ubyte.part").exists()
+    assert [p.name for p in raw.iterdir() if ".part" in p.name] == []
+
+
+def test_unpacking_survives_another_process_unpacking_the_same_file(tmp_path, monkeypatch):
+    # Two training processes sharing a data folder unpack it at the same time: here
+    # the "other process" publishes the same file while this one is half-way through
+    # writing it. With a shared temporary name the first rename took the other's
+    # file away (FileNotFoundError); each call must publish a complete file.
+    raw = _mnist_raw(tmp_path)
+    real_copy = data.shutil.copyfileobj
+    interleaved = []
+
+    def copy_with_a_rival(fin, fout, *args):
+        if not interleaved:
+            interleaved.append(True)
+            data._gunzip(gz, dst)  # the rival finishes first
+            assert dst.is_file()
+        real_copy(fin, fout, *args)
+
+    gz, dst = raw / "t10k-labels-idx1-ubyte.gz", raw / "t10k-labels-idx1-ubyte"
+    monkeypatch.setattr(data.shutil, "copyfileobj", copy_with_a_rival)
+    data._gunzip(gz, dst)
+    assert interleaved
+    with gzip.open(gz) as f:
+        assert dst.read_bytes() == f.read()
+    assert sorted(p.name for p in raw.iterdir() if ".part" in p.name) == []
+
+
+def test_corrupt_deflate_stream_is_named_and_leaves_nothing(tmp_path):
+    from snntorch_ms.data import DatasetCorruptError
+
+    raw = _mnist_raw(tmp_path)
+    gz = raw / "t10k-images-idx3-ubyte.gz"
+    blob = bytearray(gz.read_bytes())
+    blob[20:40] = b"\xff" * 20  # inside the deflate data, past the gzip header
+    gz.write_bytes(bytes(blob))
+    with pytest.raises(DatasetCorruptError, match=f"{gz} is corrupt: it does not decompress"):
+        load_dataset("mnist", root=tmp_path, train=False, download=False)
+    assert not (raw / "t10k-images-idx3-ubyte").exists()
+    assert [p.name for p in raw.iterdir() if ".part" in p.name] == []
+
+
+def test_plain_idx_files_are_copied_from_a_source_folder(tmp_path, monkeypatch):
+    src = tmp_path / "src"
+    _mnist_raw(src)
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    for gz in (src / "MNIST" / "raw").glob("*.gz"):
+        with gzip.open(gz) as f:
+            (plain / gz.name[:-3]).write_bytes(f.read())
+    raw = tmp_path / "root" / "MNIST" / "raw"
+    assert data._fill_raw(raw, [plain])
+    for name in data._IDX_FILES:
+        assert (raw / name).read_bytes() == (plain / name).read_bytes()
+    assert [p.name for p in raw.iterdir() if ".part" in p.name] == []
 
 
 # ---------------------------------------------------------------- CIFAR (self-written pickles)
