@@ -120,9 +120,10 @@ MIXER_SEEDS = (0,)
 # (the CLI's per-sample loader is slower: size the run for it, see README).
 BEST_T1 = {"name": "convnet-best-T1", "model": "convnet", "neuron": "leaky", "timesteps": 1,
            "epochs_factor": 3}
-# One seed: its 30 epochs add about 17 s of device time a seed to the estimated 279 s
-# of the rows above (benchmarks/results/cpu-estimate-gpu_accuracy.json); a second
-# seed would take the run past its 6 minutes. --seeds overrides it as every row's.
+# One seed: its 30 epochs add about 17 s of device time a seed to the estimated 260 s
+# of the rows above (benchmarks/results/cpu-estimate-gpu_accuracy.json), which with
+# the 25 s start and the setup leaves no room for a second inside the run's 6 minutes.
+# --seeds overrides it as every row's.
 BEST_T1_SEEDS = (0,)
 # =====================================================================================
 
@@ -870,7 +871,8 @@ def estimate(args):
     torch.set_num_threads(1)
     configure(compile=False)
     skip = {"empty", "empty_like", "empty_strided", "detach", "alias", "lift_fresh", "t",
-            "_unsafe_view", "expand", "view", "as_strided", "new_empty", "new_empty_strided"}
+            "_unsafe_view", "expand", "view", "as_strided", "new_empty", "new_empty_strided",
+            "promote_types"}  # a dtype computation, no kernel
 
     class Count(TorchDispatchMode):
         def __init__(self):

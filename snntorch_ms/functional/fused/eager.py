@@ -176,10 +176,14 @@ def backward(cfg: FusedConfig, needs, x, carried, lat, beta, thr, theta, gsf, g_
             else:
                 window(cfg, g_x, p).add_(gu)
         # back through U_p = membrane(beta scale c_p, I_p, R_{p-1}, thr)
-        r = (a > thr).to(gu.dtype)
-        dbc, dthr = spec.membrane_partials(r, cfg.reset_id)
-        if need_thr and cfg.reset == "subtract":
-            g_thr = acc(g_thr, sum_to(gu * dthr, thr))
+        # the reset's partials matter only for reset zero or a learnt threshold: four
+        # kernels a window otherwise spent on constants
+        dbc = None
+        if cfg.reset == "zero" or (need_thr and cfg.reset == "subtract"):
+            r = (a > thr).to(gu.dtype)
+            dbc, dthr = spec.membrane_partials(r, cfg.reset_id)
+            if need_thr and cfg.reset == "subtract":
+                g_thr = acc(g_thr, sum_to(gu * dthr, thr))
         b = window(cfg, lat, p - 1) if (lat is not None and p > 0) else None
         need_up = p > 0 or need_carried
         need_b = b is not None and g_lat is not None
@@ -194,6 +198,22 @@ def backward(cfg: FusedConfig, needs, x, carried, lat, beta, thr, theta, gsf, g_
             tmp.cos_()
             carry = tmp.mul(k_beta)
             carry.mul_(guz)
+            continue
+        if fast_paths and cfg.projection == "sincos" and b is not None \
+                and not (need_beta or need_theta):
+            # with a lateral membrane, in place (spec's dc/da, dc/db):
+            # carry = beta 2k cos(ka) cos(kb) guz, lateral's = -beta 2k sin(ka) sin(kb) guz
+            gck = guz * k_beta
+            _into(tmp, torch.mul, a, k)
+            sin_a = torch.sin(tmp)
+            cos_a = tmp.cos_()
+            kb = b * k
+            sin_a.mul_(torch.sin(kb))
+            cos_a.mul_(kb.cos_())
+            if need_b:
+                window(cfg, g_lat, p - 1).addcmul_(sin_a, gck, value=-1)
+            carry = cos_a.mul_(gck) if need_up else None
+            tmp = torch.empty(wshape, **kw)  # the old buffer is the carry now
             continue
         gc = guz * beta_eff  # dL/dc, c = Omega / scale
         c, da, db, dk = spec.project_partials(a, b, k, cfg.proj_id, b is not None)
