@@ -420,6 +420,41 @@ def pareto(points):
     return sorted(front)
 
 
+def spread_labels(anchors, sizes, gap, shift=(4.0, 3.0), tries=12, bounds=None):
+    """Offsets (dx, dy) that keep text labels from overlapping, in display units.
+
+    ``anchors`` are the points' positions, ``sizes`` each label's (width, height).
+    Labels are placed from the top down; each takes the first position whose box
+    overlaps none placed so far (the default when none is free), nearest first: its
+    default ``shift`` right of and above its point, the same on the point's left, then
+    ``gap`` lower on either side, ``gap`` higher, two lower, ...; with ``bounds``
+    ``(x0, y0, x1, y1)`` (the axes), only positions inside them.
+    """
+    def boxes_overlap(a, b):
+        return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+    placed, offsets = [], [None] * len(anchors)
+    for i in sorted(range(len(anchors)), key=lambda i: (-anchors[i][1], anchors[i][0])):
+        (x, y), (w, h) = anchors[i], sizes[i]
+        steps = [0] + [s * k for k in range(1, tries + 1) for s in (-1, 1)]
+        candidates = [(side, shift[1] + step * gap) for step in steps
+                      for side in (shift[0], -shift[0] - w)]
+        def box_at(offset):
+            return (x + offset[0], y + offset[1], x + offset[0] + w, y + offset[1] + h)
+
+        def inside(b):
+            return bounds is None or (b[0] >= bounds[0] and b[1] >= bounds[1]
+                                      and b[2] <= bounds[2] and b[3] <= bounds[3])
+
+        free = (c for c in candidates if inside(box_at(c))
+                and not any(boxes_overlap(box_at(c), other) for other in placed))
+        dx, dy = next(free, shift)
+        box = box_at((dx, dy))
+        placed.append(box)
+        offsets[i] = (dx, dy)
+    return offsets
+
+
 def write_table(args, cfgs, table, path):
     relu = table.get("relu")
     lines = [f"<!-- written by benchmarks/t1_techniques.py on {time.strftime('%Y-%m-%d')} -->",
@@ -514,7 +549,22 @@ def plot(table, path):
         ax.errorbar(x, y, xerr=r["energy_sd"] * 1e6 or None, yerr=r["acc_sd"] or None,
                     fmt="s" if r["role"] == "cold" else "o", color=colours.get(r["family"], "grey"),
                     capsize=3, ms=5, alpha=0.9)
-        ax.annotate(name, (x, y), textcoords="offset points", xytext=(4, 3), fontsize=7)
+    # labels placed in points (1/72 inch) once the axes are final, so that the
+    # clustered ProjLeaky rows stay readable; a moved label gets a leader line
+    ax.set_xscale("log")
+    fig.canvas.draw()
+    to_pt = 72.0 / fig.dpi
+    anchors = [tuple(v * to_pt for v in ax.transData.transform(pt)) for pt in points]
+    size = 7
+    sizes = [(0.55 * size * len(name), 1.15 * size) for name in table]
+    frame = ax.get_window_extent()
+    offsets = spread_labels(anchors, sizes, gap=1.2 * size,
+                            bounds=tuple(v * to_pt for v in frame.extents))
+    for name, pt, (dx, dy) in zip(table, points, offsets):
+        moved = (dx, dy) != (4.0, 3.0)
+        ax.annotate(name, pt, textcoords="offset points", xytext=(dx, dy), fontsize=size,
+                    arrowprops=dict(arrowstyle="-", lw=0.5, color="grey", shrinkA=0, shrinkB=2)
+                    if moved else None)
     front = pareto(points)
     if front:
         xs, ys = zip(*front)
@@ -522,7 +572,6 @@ def plot(table, path):
     for fam, col in colours.items():
         ax.plot([], [], "o", color=col, label=fam)
     ax.plot([], [], "s", color="grey", label="cold run, same epochs")
-    ax.set_xscale("log")
     plain = matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}")
     ax.xaxis.set_major_formatter(plain)
     ax.xaxis.set_minor_formatter(plain)

@@ -170,3 +170,22 @@ def test_verdict_by_hand(t1):
     # one seed never decides
     table = t1.rows({"leaky-all": runs("leaky-all", [3.0]), "leaky-T1-e15": runs("leaky-T1-e15", [0.0])})
     assert t1.verdict(table, "leaky-all", "leaky-T1-e15")[1].endswith("too few seeds to decide")
+
+
+def test_picture_labels_do_not_overlap(t1):
+    # five points in a cluster (as ProjLeaky's rows) and one alone, in points
+    anchors = [(100, 100), (101, 102), (102, 99), (100, 101), (103, 100), (300, 200)]
+    sizes = [(40, 8)] * 6
+    bounds = (20, 20, 400, 300)
+    offsets = t1.spread_labels(anchors, sizes, gap=9, bounds=bounds)
+    boxes = [(x + dx, y + dy, x + dx + w, y + dy + h)
+             for (x, y), (dx, dy), (w, h) in zip(anchors, offsets, sizes)]
+    for i, a in enumerate(boxes):
+        assert bounds[0] <= a[0] and a[2] <= bounds[2] and bounds[1] <= a[1] and a[3] <= bounds[3]
+        for b in boxes[i + 1:]:
+            assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]), (a, b)
+    assert offsets[-1] == (4.0, 3.0)  # nothing near it: the default place
+    # the highest of the cluster keeps the default; the next goes to the left, same height
+    assert offsets[1] == (4.0, 3.0) and offsets[3] == (-44.0, 3.0)
+    # a label that cannot fit right of a point at the frame's edge goes to its left
+    assert t1.spread_labels([(390, 100)], [(40, 8)], gap=9, bounds=bounds) == [(-44.0, 3.0)]
