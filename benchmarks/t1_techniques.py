@@ -612,7 +612,8 @@ def report(args, cfgs, only=None, stem="table"):
         paths = [out / f"{stem}.md", out / f"{stem}.png"]
         if args.docs:
             paths += [docs / f"t1_techniques_{stem}.md", docs / f"t1_techniques_{stem}.png"]
-        commit(paths, f"t1_techniques: {stem} table and picture")
+        round_name = "screening round" if stem == "screening" else "final round"
+        commit(paths, f"t1_techniques: {round_name}'s table and picture")
 
 
 def main(argv=None):
