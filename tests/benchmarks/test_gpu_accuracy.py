@@ -2,21 +2,13 @@
 holds and with which configuration, checked without training or a GPU."""
 
 import argparse
-import importlib.util
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 @pytest.fixture(scope="module")
-def acc():
-    spec = importlib.util.spec_from_file_location("gpu_accuracy",
-                                                  ROOT / "benchmarks" / "gpu_accuracy.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def acc(load_script):
+    return load_script("gpu_accuracy")
 
 
 def _args(**kw):

@@ -3,22 +3,14 @@ what each configuration costs, which cold run it is set beside, what the final r
 picks (on validation, never on test) and what the report writes. No training here."""
 
 import argparse
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 @pytest.fixture(scope="module")
-def t1():
-    spec = importlib.util.spec_from_file_location("t1_techniques",
-                                                  ROOT / "benchmarks" / "t1_techniques.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def t1(load_script):
+    return load_script("t1_techniques")
 
 
 @pytest.fixture(scope="module")

@@ -386,6 +386,18 @@ def test_use_fused_flips_every_projleaky():
     assert use_fused(lif, enabled=None).backend == "auto"
 
 
+def record_calls(monkeypatch, module, name):
+    """Wrap ``module.name`` for this test; the list its calls' arguments land in."""
+    calls, real = [], getattr(module, name)
+
+    def counted(*args):
+        calls.append(args)
+        return real(*args)
+
+    monkeypatch.setattr(module, name, counted)
+    return calls
+
+
 @pytest.mark.parametrize("reset,learn_threshold,needed", [
     ("subtract", False, False), ("none", True, False),
     ("subtract", True, True), ("zero", False, True),
@@ -395,14 +407,7 @@ def test_eager_backward_skips_the_reset_partials_when_they_are_constants(
     # dU/d(beta C) = 1 and dU/dthreshold unused for a subtract reset with a fixed
     # threshold: computing them cost four kernels a window (12 % of a ConvNet step's
     # kernels on the eager fused math); they are computed exactly where they are used
-    calls = []
-    real = eager.spec.membrane_partials
-
-    def counted(*args):
-        calls.append(args)
-        return real(*args)
-
-    monkeypatch.setattr(eager.spec, "membrane_partials", counted)
+    calls = record_calls(monkeypatch, eager.spec, "membrane_partials")
     kwargs = dict(beta=0.7, threshold=0.8, windows="quad", reset_mechanism=reset,
                   learn_threshold=learn_threshold)
     assert_same(kwargs, "map", use_lateral=False)
@@ -418,14 +423,7 @@ def test_eager_backward_takes_the_in_place_projection_path(projection, use_later
     # the sine projection with fixed beta / theta, with or without a lateral membrane
     # (the paper's mixer), is differentiated in place: the general partials allocate
     # about a quarter more kernels in a mixer's step
-    calls = []
-    real = eager.spec.project_partials
-
-    def counted(*args):
-        calls.append(args)
-        return real(*args)
-
-    monkeypatch.setattr(eager.spec, "project_partials", counted)
+    calls = record_calls(monkeypatch, eager.spec, "project_partials")
     kwargs = dict(beta=0.7, threshold=0.8, theta=0.6, windows="quad", projection=projection,
                   learn_beta=learn, learn_theta=learn)
     assert_same(kwargs, "map", use_lateral=use_lateral)
