@@ -433,25 +433,23 @@ def spread_labels(anchors, sizes, gap, shift=(4.0, 3.0), tries=12, bounds=None):
     def boxes_overlap(a, b):
         return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
+    def box_at(x, y, w, h, offset):
+        return (x + offset[0], y + offset[1], x + offset[0] + w, y + offset[1] + h)
+
+    def inside(b):
+        return bounds is None or (b[0] >= bounds[0] and b[1] >= bounds[1]
+                                  and b[2] <= bounds[2] and b[3] <= bounds[3])
+
+    steps = [0] + [s * k for k in range(1, tries + 1) for s in (-1, 1)]
     placed, offsets = [], [None] * len(anchors)
     for i in sorted(range(len(anchors)), key=lambda i: (-anchors[i][1], anchors[i][0])):
         (x, y), (w, h) = anchors[i], sizes[i]
-        steps = [0] + [s * k for k in range(1, tries + 1) for s in (-1, 1)]
-        candidates = [(side, shift[1] + step * gap) for step in steps
-                      for side in (shift[0], -shift[0] - w)]
-        def box_at(offset):
-            return (x + offset[0], y + offset[1], x + offset[0] + w, y + offset[1] + h)
-
-        def inside(b):
-            return bounds is None or (b[0] >= bounds[0] and b[1] >= bounds[1]
-                                      and b[2] <= bounds[2] and b[3] <= bounds[3])
-
-        free = (c for c in candidates if inside(box_at(c))
-                and not any(boxes_overlap(box_at(c), other) for other in placed))
-        dx, dy = next(free, shift)
-        box = box_at((dx, dy))
-        placed.append(box)
-        offsets[i] = (dx, dy)
+        candidates = [(dx, shift[1] + step * gap) for step in steps
+                      for dx in (shift[0], -shift[0] - w)]
+        free = (c for c in candidates if inside(box_at(x, y, w, h, c))
+                and not any(boxes_overlap(box_at(x, y, w, h, c), other) for other in placed))
+        offsets[i] = next(free, shift)
+        placed.append(box_at(x, y, w, h, offsets[i]))
     return offsets
 
 
@@ -558,10 +556,11 @@ def plot(table, path):
     size = 7
     sizes = [(0.55 * size * len(name), 1.15 * size) for name in table]
     frame = ax.get_window_extent()
-    offsets = spread_labels(anchors, sizes, gap=1.2 * size,
+    shift = (4.0, 3.0)
+    offsets = spread_labels(anchors, sizes, gap=1.2 * size, shift=shift,
                             bounds=tuple(v * to_pt for v in frame.extents))
     for name, pt, (dx, dy) in zip(table, points, offsets):
-        moved = (dx, dy) != (4.0, 3.0)
+        moved = (dx, dy) != shift
         ax.annotate(name, pt, textcoords="offset points", xytext=(dx, dy), fontsize=size,
                     arrowprops=dict(arrowstyle="-", lw=0.5, color="grey", shrinkA=0, shrinkB=2)
                     if moved else None)

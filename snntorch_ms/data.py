@@ -731,18 +731,19 @@ _IDX_FILES = (
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 
 
-def _publish(dst: Path, write) -> None:
-    """Write ``dst`` through ``write(file)`` into a private temporary file, then rename.
+def _publish(dst: Path, open_source) -> None:
+    """Copy what ``open_source()`` reads to ``dst`` through a private temporary file,
+    then rename it into place.
 
     The temporary name is unique to this call, so training processes that share a
     data folder and unpack it at the same time each publish a complete file (the
     last rename wins; all of them hold the same bytes) instead of renaming each
-    other's half-written one. Nothing is left behind when ``write`` fails.
+    other's half-written one. Nothing is left behind when reading or writing fails.
     """
     fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=dst.name + ".", suffix=".part")
     try:
-        with os.fdopen(fd, "wb") as fout:
-            write(fout)
+        with open_source() as fin, os.fdopen(fd, "wb") as fout:
+            shutil.copyfileobj(fin, fout, 1 << 20)
         os.replace(tmp, dst)  # atomic: torchvision only checks that the file exists
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -750,24 +751,12 @@ def _publish(dst: Path, write) -> None:
 
 
 def _gunzip(src: Path, dst: Path) -> None:
-    def write(fout):
-        with gzip.open(src, "rb") as fin:
-            shutil.copyfileobj(fin, fout, 1 << 20)
-
     try:
-        _publish(dst, write)
+        _publish(dst, lambda: gzip.open(src, "rb"))
     except (gzip.BadGzipFile, EOFError, zlib.error) as err:  # read errors, not a full disk
         raise DatasetCorruptError(
             f"{src} is corrupt: it does not decompress ({type(err).__name__}: {err}); "
             "replace it with a complete copy") from err
-
-
-def _copy(src: Path, dst: Path) -> None:
-    def write(fout):
-        with open(src, "rb") as fin:
-            shutil.copyfileobj(fin, fout, 1 << 20)
-
-    _publish(dst, write)
 
 
 def _fill_raw(raw: Path, sources: Sequence[Path]) -> bool:
@@ -782,7 +771,7 @@ def _fill_raw(raw: Path, sources: Sequence[Path]) -> bool:
         for folder in (raw, *sources):
             if (folder / name).is_file() and folder != raw:
                 raw.mkdir(parents=True, exist_ok=True)
-                _copy(folder / name, raw / name)
+                _publish(raw / name, lambda: open(folder / name, "rb"))
                 break
             if (folder / (name + ".gz")).is_file():
                 raw.mkdir(parents=True, exist_ok=True)

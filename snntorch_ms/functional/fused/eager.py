@@ -179,10 +179,11 @@ def backward(cfg: FusedConfig, needs, x, carried, lat, beta, thr, theta, gsf, g_
         # the reset's partials matter only for reset zero or a learnt threshold: four
         # kernels a window otherwise spent on constants
         dbc = None
-        if cfg.reset == "zero" or (need_thr and cfg.reset == "subtract"):
+        learnt_subtract = need_thr and cfg.reset == "subtract"
+        if cfg.reset == "zero" or learnt_subtract:
             r = (a > thr).to(gu.dtype)
             dbc, dthr = spec.membrane_partials(r, cfg.reset_id)
-            if need_thr and cfg.reset == "subtract":
+            if learnt_subtract:
                 g_thr = acc(g_thr, sum_to(gu * dthr, thr))
         b = window(cfg, lat, p - 1) if (lat is not None and p > 0) else None
         need_up = p > 0 or need_carried
