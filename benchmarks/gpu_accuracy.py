@@ -545,14 +545,9 @@ def run_cli(spec, args, device):
            "--data-dir", str(root), "--no-download", "--model", spec["model"],
            "--neuron", spec["neuron"], "--timesteps", str(spec.get("timesteps", 1)),
            "--seed", str(spec["seed"]), "--device", str(device), "--out", str(out),
-           "--no-progress", "--workers", "2"]
+           "--no-progress", "--workers", "2", "--recipe", args.recipe]
     if spec.get("epochs_factor") is not None:
-        from snntorch_ms.train import TrainConfig, resolve_config
-
-        base = resolve_config(TrainConfig(dataset="fashion-mnist", recipe=args.recipe,
-                                          epochs=args.epochs)).epochs
-        cmd += ["--recipe", args.recipe,
-                "--epochs", str(scaled_epochs(spec["epochs_factor"], base))]
+        cmd += ["--epochs", str(make_config(spec, args).epochs)]  # the GPU loop's count
     elif args.epochs is not None:
         cmd += ["--epochs", str(args.epochs)]
     if args.train_limit:
