@@ -43,13 +43,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+from experiment import (commit, format_gain, label_points, launch, log_energy_axis,
+                        paired_gain, pareto, run_jobs, spread_labels)  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -136,18 +137,6 @@ VERDICT_MIN_SEEDS = 3
 VERDICT_STANDARD_ERRORS = 2.0
 
 
-def paired_gain(table, name, partner, key):
-    """Mean and standard deviation over the common seeds of ``name``'s ``key``
-    (``"test_acc"`` / ``"val_acc"``) minus its partner's, and the seed count."""
-    a = {r["seed"]: r[key] for r in table[name]["runs"]}
-    b = {r["seed"]: r[key] for r in table[partner]["runs"]}
-    diffs = [a[k] - b[k] for k in sorted(set(a) & set(b))]
-    if not diffs:
-        return None
-    sd = statistics.stdev(diffs) if len(diffs) > 1 else 0.0
-    return statistics.mean(diffs), sd, len(diffs)
-
-
 def verdict(table, name, partner):
     """Whether technique ``name`` earns a default over its cold partner, with why:
     ``(moves, text)``; decided on validation, never on test."""
@@ -160,12 +149,6 @@ def verdict(table, name, partner):
                                             else "too few seeds to decide")
     return moves, (f"{name} vs {partner}: validation {format_gain(val)}, test "
                    f"{format_gain(test)} ({n} seed{'s' if n > 1 else ''}): {word}")
-
-
-def format_gain(gain):
-    """``+m ± sd`` of a :func:`paired_gain` (``+m`` for a single seed)."""
-    mean, sd, n = gain
-    return f"{mean:+.2f}" + (f" ± {sd:.2f}" if n > 1 else "")
 
 
 def dependencies(cfgs, name):
@@ -239,63 +222,12 @@ def summarise(args, cfgs, name, seed):
 
 def run_all(args, cfgs, jobs):
     """Train the ``(name, seed)`` jobs and what they need, ``args.jobs`` at a time."""
-    todo = []
-
-    def need(name, seed, as_dep):
-        key = (name, seed)
-        if key in todo:
-            return
-        done = trained(args, name, seed) if as_dep else result_path(args, name, seed).is_file()
-        if done:
-            return
-        for dep in dependencies(cfgs, name):
-            need(dep, seed, True)
-        todo.append(key)
-
-    for name, seed in jobs:
-        need(name, seed, False)
-    running = {}
-    failed = set()
-    while todo or running:
-        for key, (proc, t0) in list(running.items()):
-            if proc.poll() is None:
-                continue
-            del running[key]
-            name, seed = key
-            if proc.returncode != 0:
-                failed.add(key)
-                print(f"[{time.strftime('%H:%M:%S')}] {name} seed {seed} FAILED "
-                      f"(exit {proc.returncode}, log {run_dir(args, name, seed)}/log.txt)",
-                      flush=True)
-                continue
-            record(args, cfgs, name, seed, time.time() - t0)
-        ready = [k for k in todo if all(trained(args, d, k[1]) and (d, k[1]) not in running
-                                        for d in dependencies(cfgs, k[0]))]
-        blocked = [k for k in todo if any((d, k[1]) in failed for d in dependencies(cfgs, k[0]))]
-        for key in blocked:
-            todo.remove(key)
-            failed.add(key)
-            print(f"{key[0]} seed {key[1]}: skipped, a dependency failed", flush=True)
-        while ready and len(running) < args.jobs:
-            key = ready.pop(0)
-            todo.remove(key)
-            running[key] = (launch(args, cfgs, *key), time.time())
-        if not ready and not running and todo:
-            raise RuntimeError(f"cannot schedule {todo}")
-        time.sleep(0.5)
-    return failed
-
-
-def launch(args, cfgs, name, seed):
-    out = run_dir(args, name, seed)
-    out.mkdir(parents=True, exist_ok=True)
-    cmd = command(args, cfgs, name, seed)
-    print(f"[{time.strftime('%H:%M:%S')}] start {name} seed {seed}", flush=True)
-    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    log = open(out / "log.txt", "a")
-    log.write(" ".join(cmd) + "\n")
-    log.flush()
-    return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO)
+    return run_jobs(
+        jobs, dependencies=lambda k: [(d, k[1]) for d in dependencies(cfgs, k[0])],
+        trained=lambda k: trained(args, *k), done=lambda k: result_path(args, *k).is_file(),
+        start=lambda k: launch(command(args, cfgs, *k), run_dir(args, *k), REPO),
+        record=lambda k, wall: record(args, cfgs, *k, wall), parallel=args.jobs,
+        log_of=lambda k: f"{k[0]} seed {k[1]}")
 
 
 def record(args, cfgs, name, seed, wall):
@@ -306,14 +238,7 @@ def record(args, cfgs, name, seed, wall):
     print(f"[{time.strftime('%H:%M:%S')}] done  {name} seed {seed}: test {result['test_acc']:.2f} %"
           f"  val {result['val_acc']:.2f} %  {wall:.0f} s", flush=True)
     if args.commit:
-        commit([path], f"t1_techniques: {name} seed {seed} ({result['test_acc']:.2f} %)")
-
-
-def commit(paths, message):
-    """``git add`` and commit just ``paths`` (a failed commit leaves them for the next)."""
-    paths = [str(p) for p in paths]
-    subprocess.run(["git", "add", *paths], cwd=REPO, check=False)
-    subprocess.run(["git", "commit", "-q", "-m", message, "--", *paths], cwd=REPO, check=False)
+        commit(REPO, [path], f"t1_techniques: {name} seed {seed} ({result['test_acc']:.2f} %)")
 
 
 # -- rounds ---------------------------------------------------------------------
@@ -413,46 +338,6 @@ def rows(results):
     return table
 
 
-def pareto(points):
-    """The points no other point beats in both accuracy (higher) and energy (lower)."""
-    front = [p for p in points
-             if not any(q[0] <= p[0] and q[1] >= p[1] and q != p for q in points)]
-    return sorted(front)
-
-
-def spread_labels(anchors, sizes, gap, shift=(4.0, 3.0), tries=12, bounds=None):
-    """Offsets (dx, dy) that keep text labels from overlapping, in display units.
-
-    ``anchors`` are the points' positions, ``sizes`` each label's (width, height).
-    Labels are placed from the top down; each takes the first position whose box
-    overlaps none placed so far (the default when none is free), nearest first: its
-    default ``shift`` right of and above its point, the same on the point's left, then
-    ``gap`` lower on either side, ``gap`` higher, two lower, ...; with ``bounds``
-    ``(x0, y0, x1, y1)`` (the axes), only positions inside them.
-    """
-    def boxes_overlap(a, b):
-        return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
-
-    def box_at(x, y, w, h, offset):
-        return (x + offset[0], y + offset[1], x + offset[0] + w, y + offset[1] + h)
-
-    def inside(b):
-        return bounds is None or (b[0] >= bounds[0] and b[1] >= bounds[1]
-                                  and b[2] <= bounds[2] and b[3] <= bounds[3])
-
-    steps = [0] + [s * k for k in range(1, tries + 1) for s in (-1, 1)]
-    placed, offsets = [], [None] * len(anchors)
-    for i in sorted(range(len(anchors)), key=lambda i: (-anchors[i][1], anchors[i][0])):
-        (x, y), (w, h) = anchors[i], sizes[i]
-        candidates = [(dx, shift[1] + step * gap) for step in steps
-                      for dx in (shift[0], -shift[0] - w)]
-        free = (c for c in candidates if inside(box_at(x, y, w, h, c))
-                and not any(boxes_overlap(box_at(x, y, w, h, c), other) for other in placed))
-        offsets[i] = next(free, shift)
-        placed.append(box_at(x, y, w, h, offsets[i]))
-    return offsets
-
-
 def write_table(args, cfgs, table, path):
     relu = table.get("relu")
     lines = [f"<!-- written by benchmarks/t1_techniques.py on {time.strftime('%Y-%m-%d')} -->",
@@ -535,7 +420,6 @@ def plot(table, path):
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import matplotlib.ticker
 
     colours = {"relu": "black", "leaky": "tab:blue", "proj-g2": "tab:orange",
                "proj-g4": "tab:green"}
@@ -547,23 +431,10 @@ def plot(table, path):
         ax.errorbar(x, y, xerr=r["energy_sd"] * 1e6 or None, yerr=r["acc_sd"] or None,
                     fmt="s" if r["role"] == "cold" else "o", color=colours.get(r["family"], "grey"),
                     capsize=3, ms=5, alpha=0.9)
-    # labels placed in points (1/72 inch) once the axes are final, so that the
-    # clustered ProjLeaky rows stay readable; a moved label gets a leader line
-    ax.set_xscale("log")
-    fig.canvas.draw()
-    to_pt = 72.0 / fig.dpi
-    anchors = [tuple(v * to_pt for v in ax.transData.transform(pt)) for pt in points]
-    size = 7
-    sizes = [(0.55 * size * len(name), 1.15 * size) for name in table]
-    frame = ax.get_window_extent()
-    shift = (4.0, 3.0)
-    offsets = spread_labels(anchors, sizes, gap=1.2 * size, shift=shift,
-                            bounds=tuple(v * to_pt for v in frame.extents))
-    for name, pt, (dx, dy) in zip(table, points, offsets):
-        moved = (dx, dy) != shift
-        ax.annotate(name, pt, textcoords="offset points", xytext=(dx, dy), fontsize=size,
-                    arrowprops=dict(arrowstyle="-", lw=0.5, color="grey", shrinkA=0, shrinkB=2)
-                    if moved else None)
+    # labels placed once the axes are final, so that the clustered ProjLeaky rows
+    # stay readable
+    log_energy_axis(ax, "energy per image, neuron-internal work included (µJ, log scale)")
+    label_points(fig, ax, list(table), points)
     front = pareto(points)
     if front:
         xs, ys = zip(*front)
@@ -571,11 +442,6 @@ def plot(table, path):
     for fam, col in colours.items():
         ax.plot([], [], "o", color=col, label=fam)
     ax.plot([], [], "s", color="grey", label="cold run, same epochs")
-    plain = matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}")
-    ax.xaxis.set_major_formatter(plain)
-    ax.xaxis.set_minor_formatter(plain)
-    ax.tick_params(axis="x", which="minor", labelsize=7)
-    ax.set_xlabel("energy per image, neuron-internal work included (µJ, log scale)")
     ax.set_ylabel("test accuracy (%)")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8, loc="lower right")
@@ -612,7 +478,7 @@ def report(args, cfgs, only=None, stem="table"):
         if args.docs:
             paths += [docs / f"t1_techniques_{stem}.md", docs / f"t1_techniques_{stem}.png"]
         round_name = "screening round" if stem == "screening" else "final round"
-        commit(paths, f"t1_techniques: {round_name}'s table and picture")
+        commit(REPO, paths, f"t1_techniques: {round_name}'s table and picture")
 
 
 def main(argv=None):

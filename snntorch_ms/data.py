@@ -11,7 +11,9 @@ digits         10      1x16² 1438/359   scikit-learn's bundled ``load_digits``;
 mnist          10      1x28² 60k/10k    torchvision (downloads when online)
 fashion-mnist  10      1x28² 60k/10k    ``<root>/FashionMNIST/raw/``, Debian's
                                         ``dataset-fashion-mnist`` package, or torchvision
-cifar10        10      3x32² 50k/10k    ``<root>/cifar-10-batches-py/`` (torchvision downloads)
+cifar10        10      3x32² 50k/10k    ``<root>/cifar-10-batches-py/`` (torchvision downloads),
+                                        or ``train/``, ``test/`` image folders (or their
+                                        ``.tar.gz``) as ``<root>``
 cifar100       100     3x32² 50k/10k    ``<root>/cifar-100-python/`` (torchvision downloads)
 tiny-imagenet  200     3x64² 100k/10k   ``<root>/tiny-imagenet-200/`` (the official zip)
 ============== ======= ===== ========== ===============================================
@@ -68,7 +70,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler, Subset
 
-from .errors import UserError
+from .errors import DatasetCorruptError, DatasetNotFoundError
 
 __all__ = [
     "DATASETS",
@@ -89,6 +91,7 @@ __all__ = [
     "subset",
     "make_loader",
     "set_epoch",
+    "dataset_source",
 ]
 
 #: Names accepted by :func:`load_dataset` and :func:`dataset_info`.
@@ -109,35 +112,6 @@ _ALIASES = {
 
 PathLike = Union[str, "os.PathLike[str]"]
 
-
-class DatasetNotFoundError(UserError, FileNotFoundError):
-    """A dataset is missing locally and could not be downloaded.
-
-    A :class:`~snntorch_ms.errors.UserError` and a :class:`FileNotFoundError`; the message names the files or
-    folders to put where, and the address to fetch them from.
-
-    Example::
-
-        >>> try:
-        ...     load_dataset("cifar10", root="/nonexistent", download=False)
-        ... except DatasetNotFoundError as err:
-        ...     print("cifar-10-batches-py" in str(err))
-        True
-    """
-
-
-class DatasetCorruptError(DatasetNotFoundError):
-    """A dataset file is present but unusable (truncated, wrong format).
-
-    A subclass of :class:`DatasetNotFoundError`, since either way the dataset
-    cannot be used from where it was looked for; the message names the file,
-    what was expected of it and how to replace it.
-
-    Example::
-
-        >>> issubclass(DatasetCorruptError, DatasetNotFoundError)
-        True
-    """
 
 
 @dataclass(frozen=True)
@@ -455,6 +429,8 @@ class ImageDataset(Dataset):
 
     targets: torch.Tensor
     classes: list
+    #: what the images were read from, where that identifies them (see :func:`dataset_source`)
+    source: Optional[dict] = None
 
     def __init__(self, info: DatasetInfo, augment=None, seed: int = 0) -> None:
         self.info = info
@@ -891,7 +867,22 @@ def _unpickle(path: Path, keys: Sequence[str]) -> dict:
     return entry
 
 
+def _load_cifar_images(root: Path, train: bool, augment) -> TensorImageDataset:
+    """CIFAR-10 from an image folder or its ``.tar.gz`` (decoded once into a cache)."""
+    from ._image_folder import load_cifar10_images
+
+    data = load_cifar10_images(root)
+    images, targets = data["train" if train else "test"]
+    ds = TensorImageDataset(images, targets, _INFO["cifar10"], augment, classes=data["classes"])
+    ds.source = data["source"]
+    return ds
+
+
 def _load_cifar(name: str, root: Path, train: bool, download: bool, augment) -> TensorImageDataset:
+    from ._image_folder import is_archive, is_image_folder
+
+    if name == "cifar10" and ((root.is_file() and is_archive(root)) or is_image_folder(root)):
+        return _load_cifar_images(root, train, augment)
     layout = _cifar_layout(name)
     folder = root / layout.base_folder
     needed = [f for f, _ in layout.train_list + layout.test_list]
@@ -900,6 +891,8 @@ def _load_cifar(name: str, root: Path, train: bool, download: bool, augment) -> 
         f"{name} not found: put {layout.base_folder}/ ({', '.join(needed)}, "
         f"{layout.meta['filename']}) in {root}/, i.e. {folder}/, or the archive {tarball} in "
         f"{root}/; get it from https://www.cs.toronto.edu/~kriz/cifar.html ({layout.url})."
+        + (" Or pass a folder with train/<class>/ and test/<class>/ image folders, or such a "
+           "folder packed as .tar.gz, as the data folder." if name == "cifar10" else "")
     )
 
     def missing():
@@ -1048,6 +1041,11 @@ def load_dataset(
       else the Debian package ``dataset-fashion-mnist``
       (``/usr/share/datasets/fashion-mnist/*.gz``, gunzipped into ``<root>``),
       else downloaded by torchvision.
+    * ``cifar10`` from image files: ``root`` is a folder with ``train/<class>/`` and
+      ``test/<class>/`` image folders (CIFAR-10's ten class names), or such a folder
+      packed as ``.tar.gz`` and read in place; decoded once into a cache keyed by the
+      source's SHA-256 (``$SNNTORCH_MS_CACHE``, else ``~/.cache/snntorch-ms``; see
+      :func:`dataset_source`).
     * ``cifar10`` / ``cifar100``: ``<root>/cifar-10-batches-py/`` /
       ``<root>/cifar-100-python/`` (the python pickles, read directly: files in the
       right format load without torchvision's md5 check), else the archive
@@ -1306,6 +1304,28 @@ def _image_datasets(dataset) -> list:
         elif hasattr(ds, "datasets"):
             stack.extend(ds.datasets)
     return found
+
+
+def dataset_source(dataset) -> Optional[dict]:
+    """What a dataset was read from, where that identifies the data beyond its name:
+    ``{"path", "kind", "sha256", "name"}`` for CIFAR-10 read from image files, else
+    None. Subsets and loaders are looked through.
+
+    The training loop records it in ``metrics.json`` and refuses to resume a run on
+    another source.
+
+    Example::
+
+        >>> dataset_source(load_dataset("digits")) is None
+        True
+    """
+    if isinstance(dataset, DataLoader):
+        dataset = dataset.dataset
+    for ds in _image_datasets(dataset):
+        source = getattr(ds, "source", None)
+        if source is not None:
+            return dict(source)
+    return None
 
 
 def set_epoch(loader: DataLoader, epoch: int) -> None:

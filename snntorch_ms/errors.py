@@ -14,7 +14,7 @@ they are.
 
 from __future__ import annotations
 
-__all__ = ["UserError"]
+__all__ = ["UserError"]  # the dataset errors are documented (and imported) as snntorch_ms.data's
 
 
 class UserError(Exception):
@@ -24,5 +24,36 @@ class UserError(Exception):
 
         >>> from snntorch_ms.data import DatasetNotFoundError
         >>> issubclass(DatasetNotFoundError, UserError)
+        True
+    """
+
+
+class DatasetNotFoundError(UserError, FileNotFoundError):
+    """A dataset is missing locally and could not be downloaded.
+
+    A :class:`~snntorch_ms.errors.UserError` and a :class:`FileNotFoundError`; the message names the files or
+    folders to put where, and the address to fetch them from.
+
+    Example::
+
+        >>> from snntorch_ms.data import load_dataset
+        >>> try:
+        ...     load_dataset("cifar10", root="/nonexistent", download=False)
+        ... except DatasetNotFoundError as err:
+        ...     print("cifar-10-batches-py" in str(err))
+        True
+    """
+
+
+class DatasetCorruptError(DatasetNotFoundError):
+    """A dataset file is present but unusable (truncated, wrong format).
+
+    A subclass of :class:`~snntorch_ms.data.DatasetNotFoundError`, since either way the dataset
+    cannot be used from where it was looked for; the message names the file,
+    what was expected of it and how to replace it.
+
+    Example::
+
+        >>> issubclass(DatasetCorruptError, DatasetNotFoundError)
         True
     """

@@ -241,11 +241,15 @@ class CNNTokenMixer(_WindowedMixer):
     :type encode: str, optional
     :param conv_norm: ``"batch"`` or None. Defaults to ``"batch"``
     :type conv_norm: str or None, optional
+    :param lateral: feed the first neuron's membrane to the second as ``lateral``
+        (the paper's "previous layer's membrane"); False runs the second neuron on its
+        own carried membrane only (the paper's Table 4 ablation). Defaults to True
+    :type lateral: bool, optional
     """
 
     def __init__(self, dim: int, neuron: str = "proj", windows="quad", groups: int = 4,
                  neuron_kwargs: Optional[dict] = None, encode: str = "real",
-                 conv_norm: Optional[str] = "batch"):
+                 conv_norm: Optional[str] = "batch", lateral: bool = True):
         super().__init__(windows, groups, encode)
         _check("conv_norm", conv_norm, CONV_NORMS)
         nk = check_neuron_kwargs(neuron_kwargs)
@@ -257,6 +261,7 @@ class CNNTokenMixer(_WindowedMixer):
         self.bn2 = nn.BatchNorm2d(dim) if conv_norm == "batch" else nn.Identity()
         self.neuron2 = make_neuron(neuron, channels=dim, windows=windows, groups=groups, **nk)
         self.proj = nn.Linear(dim, dim)
+        self.lateral = bool(lateral)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         size = x.shape[-2:]
@@ -264,7 +269,7 @@ class CNNTokenMixer(_WindowedMixer):
         cur1 = self.per_window(lambda t: self.bn1(self.conv1(t)), stack)
         spk1, mem1 = self.neuron1(cur1)
         cur2 = self.per_window(lambda t: self.bn2(self.conv2(t)), spk1)
-        spk2, _ = self.neuron2(cur2, lateral=mem1)
+        spk2, _ = self.neuron2(cur2, lateral=mem1 if self.lateral else None)
         out = self.neuron2.recompose(spk2, size)
         return linear_channels_last(self.proj, out)
 
@@ -413,19 +418,27 @@ class MixerBlock(nn.Module):
     :type norm: str or None, optional
     :param conv_norm: ``"batch"`` or None (CNN mixer only). Defaults to ``"batch"``
     :type conv_norm: str or None, optional
+    :param lateral: pass the first neuron's membrane to the second (CNN mixer only,
+        see :class:`CNNTokenMixer`). Defaults to True
+    :type lateral: bool, optional
+    :raises ValueError: ``lateral=False`` with the LSTM mixer (it has one neuron)
     """
 
     def __init__(self, dim: int, mixer: str = "cnn", neuron: str = "proj", windows="quad",
                  groups: int = 4, neuron_kwargs: Optional[dict] = None, encode: str = "real",
                  spiking_mlp: bool = False, mlp_ratio: int = 3, dropout: float = 0.0,
-                 norm: Optional[str] = "layer", conv_norm: Optional[str] = "batch"):
+                 norm: Optional[str] = "layer", conv_norm: Optional[str] = "batch",
+                 lateral: bool = True):
         super().__init__()
         _check("mixer", mixer, MIXERS)
+        if mixer != "cnn" and not lateral:
+            raise ValueError(f"lateral=False applies to the CNN mixer only: the {mixer} "
+                             "mixer has one neuron, which never receives a lateral membrane")
         self.windows = windows
         self.norm1 = _block_norm(norm, dim)
         if mixer == "cnn":
             self.mixer = CNNTokenMixer(dim, neuron, windows, groups, neuron_kwargs, encode,
-                                       conv_norm)
+                                       conv_norm, lateral)
         else:
             self.mixer = LSTMTokenMixer(dim, neuron, windows, groups, neuron_kwargs, encode)
         self.norm2 = _block_norm(norm, dim)
@@ -547,8 +560,12 @@ class MixerNet(SpikingModel):
     :type conv_norm: str or None, optional
     :param timesteps: time steps :math:`T`. Defaults to 1
     :type timesteps: int, optional
-    :raises ValueError: for an unknown mixer, schedule or number of windows, or
-        ``depths`` and ``dims`` of different lengths
+    :param lateral: in the CNN mixer, pass the first neuron's membrane to the second
+        (see :class:`CNNTokenMixer`). Defaults to True
+    :type lateral: bool, optional
+    :raises ValueError: for an unknown mixer, schedule or number of windows,
+        ``depths`` and ``dims`` of different lengths, or ``lateral=False`` with the
+        LSTM mixer
     """
 
     def __init__(self, mixer: str = "cnn", num_classes: int = 10, in_channels: int = 3,
@@ -557,7 +574,7 @@ class MixerNet(SpikingModel):
                  neuron_kwargs: Optional[dict] = None, windows="alternate", groups: int = 4,
                  encode: str = "real", spiking_mlp: bool = False, mlp_ratio: int = 3,
                  dropout: float = 0.0, norm: Optional[str] = "layer",
-                 conv_norm: Optional[str] = "batch", timesteps: int = 1):
+                 conv_norm: Optional[str] = "batch", timesteps: int = 1, lateral: bool = True):
         super().__init__(timesteps)
         _check("mixer", mixer, MIXERS)
         _check("windows", windows, WINDOW_SCHEDULES)
@@ -596,6 +613,7 @@ class MixerNet(SpikingModel):
                     dim, mixer=mixer, neuron=neuron, windows=scheme, groups=groups,
                     neuron_kwargs=neuron_kwargs, encode=encode, spiking_mlp=spiking_mlp,
                     mlp_ratio=mlp_ratio, dropout=dropout, norm=norm, conv_norm=conv_norm,
+                    lateral=lateral,
                 ))
                 index += 1
             self.stages.append(nn.Sequential(*blocks))

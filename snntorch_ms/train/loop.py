@@ -496,6 +496,7 @@ def _run(c: TrainConfig, dist_info: runtime.Dist, progress: bool, say, t_start: 
     ckpt = ckpt_mod.open_run(out, c, say)
     _set_threads(c, ckpt, say)
     train_set, test_set, train_loader, test_loader, val_loader = _loaders(c, device, dist_info)
+    source = _check_source(ckpt, data_mod.dataset_source(train_set))
 
     model = build_from_config(c).to(device)
     teacher, techniques = _techniques(c, ckpt, model, device)
@@ -523,7 +524,8 @@ def _run(c: TrainConfig, dist_info: runtime.Dist, progress: bool, say, t_start: 
         if out is not None and dist_info.main:
             ckpt_mod.save_checkpoint(out / ckpt_mod.CHECKPOINT_NAME, c, epoch + 1, model,
                                      optimizer, scheduler, history, runtime.rng_state(),
-                                     dist_info.world, extra={"techniques": techniques})
+                                     dist_info.world,
+                                     extra={"techniques": techniques, "data_source": source})
         if dist_info.world > 1:
             import torch.distributed as dist
 
@@ -535,10 +537,26 @@ def _run(c: TrainConfig, dist_info: runtime.Dist, progress: bool, say, t_start: 
                                            dist_info.world, t_start)
     metrics.update(_technique_metrics(c, history, metrics, teacher, techniques, test_set,
                                       load_validation(c), device))
+    if source is not None:
+        metrics["data_source"] = source
     if out is not None:
         report.write_run(out, c, metrics, energy)
     say(report.summary_line(metrics, out))
     return metrics
+
+
+def _check_source(ckpt, source):
+    """The data source of this run (:func:`~snntorch_ms.data.dataset_source`); a
+    resumed run must read the same bytes (by SHA-256) as the run it continues."""
+    before = (ckpt or {}).get("data_source")
+    now = (source or {}).get("sha256")
+    if ckpt is not None and (before or {}).get("sha256") != now:
+        raise ckpt_mod.CheckpointError(
+            f"{ckpt['path']}: the run started on data with SHA-256 "
+            f"{(before or {}).get('sha256')} ({(before or {}).get('path')}), this call "
+            f"reads {now} ({(source or {}).get('path')}): resuming would mix two datasets. "
+            "Point --data-dir at the run's data, or train into another --out folder.")
+    return source
 
 
 def _techniques(c: TrainConfig, ckpt, model: nn.Module, device):

@@ -171,6 +171,8 @@ def final_metrics(c: TrainConfig, model: nn.Module, test_set, history: List[Dict
         "world_size": world,
         "torch_version": str(torch.__version__),
         "snntorch_ms_version": __version__,
+        # which copy of the package ran (a pinned worktree, an install, a checkout)
+        "snntorch_ms_path": str(Path(__file__).resolve().parents[1]),
     }, energy
 
 

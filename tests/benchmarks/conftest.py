@@ -1,6 +1,7 @@
 """Shared by the tests of the scripts under ``benchmarks/`` (not a package)."""
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _load(name):
+    # the scripts import their shared helpers (benchmarks/experiment.py) as a script
+    # run from benchmarks/ would
+    if str(ROOT / "benchmarks") not in sys.path:
+        sys.path.insert(0, str(ROOT / "benchmarks"))
     spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

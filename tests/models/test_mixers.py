@@ -143,3 +143,31 @@ def test_runtime_map_too_small_gives_a_clear_error():
     net = build_model("cnn-mixer", in_channels=1, image_size=32, **TINY)
     with pytest.raises(ValueError, match="image_size"):
         net(torch.rand(1, 1, 16, 16))
+
+
+def test_cnn_mixer_lateral_off_feeds_the_second_neuron_no_membrane():
+    torch.manual_seed(0)
+    on = CNNTokenMixer(4, neuron="proj", windows="quad")
+    off = CNNTokenMixer(4, neuron="proj", windows="quad", lateral=False)
+    off.load_state_dict(on.state_dict())
+    seen = {}
+
+    def spy(name):
+        def hook(_module, args, kwargs):
+            seen[name] = kwargs.get("lateral")
+        return hook
+
+    on.neuron2.register_forward_pre_hook(spy("on"), with_kwargs=True)
+    off.neuron2.register_forward_pre_hook(spy("off"), with_kwargs=True)
+    x = torch.randn(2, 4, 6, 6)
+    y_on, y_off = on(x), off(x)
+    assert seen["off"] is None
+    assert seen["on"] is not None and seen["on"].shape == (2, 4, 4, 3, 3)  # the first membrane
+    assert not torch.equal(y_on, y_off)  # the projection did see the lateral stream
+
+
+def test_lateral_off_is_refused_for_the_lstm_mixer():
+    with pytest.raises(ValueError, match="CNN mixer only"):
+        MixerNet("lstm", depths=(1,), dims=(4,), image_size=8, lateral=False)
+    net = MixerNet("cnn", depths=(1,), dims=(4,), image_size=8, lateral=False)
+    assert net.blocks()[0].mixer.lateral is False
