@@ -5,9 +5,9 @@ settings, the recipes, building the model), :mod:`~snntorch_ms.train.loop` (the
 epoch loop, evaluation), :mod:`~snntorch_ms.train.checkpoint` (checkpoints and
 resume), :mod:`~snntorch_ms.train.runtime` (device, DDP, threads, random
 generators), :mod:`~snntorch_ms.train.report` (metrics, energy, plots), and the
-one-time-step techniques :mod:`~snntorch_ms.train.distill` (distillation from a
-teacher) and :mod:`~snntorch_ms.train.warmstart` (initialising from another run,
-e.g. at more time steps); see ``docs/techniques.md``. Every
+one-time-step techniques in :mod:`~snntorch_ms.train.techniques` (distillation
+from a teacher, warm start from another run, membrane batch norm and its fold); see
+``docs/techniques.md``. Every
 public name is also importable from ``snntorch_ms.train`` itself.
 
 The functional core of :mod:`snntorch_ms.cli`: build a :class:`TrainConfig`,
@@ -82,11 +82,10 @@ from __future__ import annotations
 from .checkpoint import CHECKPOINT_NAME, CheckpointError, load_checkpoint, load_trained_model
 from .config import (OPTIMIZERS, RECIPE_DEFAULTS, ConfigError, TrainConfig, build_from_config,
                      resolve_config)
-from .distill import distillation_loss, load_teacher, weights_fingerprint
 from .loop import (WarmupCosine, evaluate, evaluate_checkpoint, load_sets, load_validation,
                    make_optimizer, make_scheduler, mixup_loss, train, train_one_epoch)
-from .warmstart import run_cost, warm_start
 from .report import METRICS_NAME, measure_model_energy
+from .techniques import distillation_loss, load_teacher, run_cost, warm_start, weights_fingerprint
 
 __all__ = [
     "TrainConfig",

@@ -38,8 +38,8 @@ class ConfigError(UserError, ValueError):
     """
 
 
-#: Defaults of the T=1 training techniques (:mod:`snntorch_ms.train.distill`,
-#: :mod:`snntorch_ms.models.mpbn`), per recipe: off for now; a recipe may turn one on
+#: Defaults of the T=1 training techniques (:mod:`snntorch_ms.train.techniques.distill`,
+#: :mod:`snntorch_ms.train.techniques.membrane_bn`), per recipe: off for now; a recipe may turn one on
 #: once the measurements support it (``docs/techniques.md``).
 TECHNIQUE_DEFAULTS: Dict[str, Any] = dict(distill_weight=0.5, distill_temperature=4.0,
                                           membrane_bn=False)
@@ -116,23 +116,24 @@ class TrainConfig:
     :param workers: data loader workers (``None``: 0 on the CPU, up to 8 on CUDA).
     :param energy_images: test images used for the final energy measurement.
     :param download: download missing datasets when online.
-    :param threads: CPU threads for torch (``None``: torch's default, or 1 when the
-        machine is already busy, i.e. its 1-minute load average is at least its
-        core count: OpenMP threads that wait for each other on oversubscribed
-        cores make small networks 10-30x slower). The count used is recorded in
-        the checkpoint, and a resumed run with ``threads=None`` reuses it: CPU
-        results differ in the last bits between thread counts.
+    :param threads: CPU threads for torch (``None``: torch's count at the start,
+        :func:`torch.get_num_threads`, whatever the load of the machine; on a busy
+        machine the run says so in one line and keeps that count). The count
+        decides the order of floating-point reductions, so it is recorded (in the
+        checkpoint and ``metrics.json``) and a resumed run with ``threads=None``
+        reuses it: the same command, seed, thread count, device and torch version
+        give the same numbers, whatever the load.
     :param val_images: hold out this many training images (class-balanced, drawn
         with a fixed seed before ``limit_train``, so the same for every seed and
         configuration) as a validation split, scored every epoch (``val_acc``).
     :param teacher: a trained run (folder or ``checkpoint.pt``) to distil from
-        (:mod:`snntorch_ms.train.distill`); reloaded from this path on resume.
+        (:mod:`snntorch_ms.train.techniques.distill`); reloaded from this path on resume.
     :param distill_weight: weight :math:`w` of the distillation term (by recipe: 0.5).
     :param distill_temperature: softmax temperature of distillation (by recipe: 4).
     :param init_from: a trained run of the same model to initialise the weights from
-        (warm start, e.g. from more time steps; :mod:`snntorch_ms.train.warmstart`).
+        (warm start, e.g. from more time steps; :mod:`snntorch_ms.train.techniques.warmstart`).
     :param membrane_bn: batch norm of the membrane before the threshold
-        (:mod:`snntorch_ms.models.mpbn`), folded away for inference (by recipe: off).
+        (:mod:`snntorch_ms.train.techniques.membrane_bn`), folded away for inference (by recipe: off).
     :param stop_after: stop after this many finished epochs, as if killed (tests).
 
     Example::
@@ -342,7 +343,7 @@ def build_from_config(config: TrainConfig, neuron: Optional[str] = None) -> nn.M
         **kwargs,
     )
     if config.membrane_bn and (neuron or config.neuron) != "relu":
-        from ..models.mpbn import add_membrane_bn
+        from .techniques.membrane_bn import add_membrane_bn
 
         add_membrane_bn(model)
     return model

@@ -17,7 +17,8 @@ from torch.utils.data import Subset
 
 from .. import data as data_mod
 from . import checkpoint as ckpt_mod
-from . import distill, prerequisites, report, runtime, warmstart
+from . import report, runtime
+from .techniques import distill, prerequisites, warmstart
 from .config import TrainConfig, build_from_config, resolve_config
 
 __all__ = ["WarmupCosine", "make_scheduler", "train", "train_one_epoch", "mixup_loss",
@@ -224,7 +225,7 @@ def train_one_epoch(net: nn.Module, loader, optimizer, scheduler, c: TrainConfig
               \tilde x_i = \lambda x_i + (1 - \lambda) x_{i-1},
 
     backward, gradient clipping, an optimizer and a scheduler step. With a
-    ``teacher`` the loss is :func:`~snntorch_ms.train.distill.distillation_loss` of
+    ``teacher`` the loss is :func:`~snntorch_ms.train.techniques.distill.distillation_loss` of
     that and the teacher's logits on the same (mixed) batch.
 
     Example::
@@ -337,7 +338,7 @@ def train(config: TrainConfig, progress: bool = True,
     ``metrics.json``, ``curves.png`` and ``energy.png`` (at the end).
     ``teacher="auto"`` / ``init_from="auto"`` train the ANN twin / the same run at
     4 time steps first, in ``out/teacher`` / ``out/warm-T4``, or reuse them when
-    finished (:mod:`~snntorch_ms.train.prerequisites`).
+    finished (:mod:`~snntorch_ms.train.techniques.prerequisites`).
 
     :param config: the run; ``None`` fields take the recipe's values.
     :param progress: show tqdm bars (only on a terminal).

@@ -35,7 +35,7 @@ def measure_model_energy(model: nn.Module, config: TrainConfig, inputs: torch.Te
     "firing_rates"}``, energies in joules **per image** (the report's
     ``per_image_j``). The twin is ``build_from_config(config, neuron="relu")``;
     its operation count does not depend on its weights. A model with a membrane batch
-    norm is measured folded (:func:`~snntorch_ms.models.mpbn.fold_membrane_bn`), as it
+    norm is measured folded (:func:`~snntorch_ms.train.techniques.membrane_bn.fold_membrane_bn`), as it
     is deployed.
 
     Example::
@@ -55,7 +55,7 @@ def measure_model_energy(model: nn.Module, config: TrainConfig, inputs: torch.Te
     try:
         with torch.no_grad():
             # a membrane batch norm is folded into thresholds for inference: price that
-            from ..models.mpbn import fold_membrane_bn, has_membrane_bn
+            from .techniques.membrane_bn import fold_membrane_bn, has_membrane_bn
 
             if has_membrane_bn(model):
                 model(inputs[:1])  # the neurons learn their input's shape

@@ -38,8 +38,8 @@ from typing import Any, Dict
 
 from torch import nn
 
-from .checkpoint import CHECKPOINT_NAME, CheckpointError, load_checkpoint, load_model_state
-from .config import TrainConfig, resolve_config
+from ..checkpoint import CHECKPOINT_NAME, CheckpointError, load_checkpoint, load_model_state
+from ..config import TrainConfig, resolve_config
 
 __all__ = ["warm_start", "run_cost", "SAME_MODEL_FIELDS"]
 

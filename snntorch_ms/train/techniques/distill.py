@@ -41,9 +41,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import data as data_mod
-from .checkpoint import CheckpointError, load_trained_model
-from .config import TrainConfig
+from ... import data as data_mod
+from ..checkpoint import CheckpointError, load_trained_model
+from ..config import TrainConfig
 
 __all__ = ["distillation_loss", "load_teacher", "weights_fingerprint"]
 

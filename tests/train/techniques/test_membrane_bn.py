@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from snntorch_ms.models import build_model, make_neuron
-from snntorch_ms.models.mpbn import (
+from snntorch_ms.train.techniques.membrane_bn import (
     MembraneBN,
     add_membrane_bn,
     fold_membrane_bn,

@@ -11,7 +11,7 @@ command still gets a distilled or warm-started network.
 A finished prerequisite (its ``metrics.json`` written) is reused, not retrained;
 an unfinished one resumes from its last checkpoint. Their cost counts toward the
 run's budget in ``metrics.json`` like any teacher's or source's
-(:func:`~snntorch_ms.train.warmstart.run_cost`).
+(:func:`~snntorch_ms.train.techniques.warmstart.run_cost`).
 
 .. math::
 
@@ -29,7 +29,7 @@ import dataclasses
 from pathlib import Path
 from typing import Callable, Dict, Optional
 
-from .config import ConfigError, TrainConfig
+from ..config import ConfigError, TrainConfig
 
 __all__ = ["AUTO", "prerequisite_configs", "train_prerequisites"]
 
