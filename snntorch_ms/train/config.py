@@ -189,8 +189,9 @@ class TrainConfig:
     download: bool = _setting(True, "never download: a missing dataset is an error at once",
                               flag="--no-download", action="store_const", const=False,
                               model=True)
-    threads: Optional[int] = _setting(None, "CPU threads (default: torch's, or 1 when the "
-                                            "machine is already busy)", type=int)
+    threads: Optional[int] = _setting(None, "CPU threads (default: torch's count, whatever "
+                                            "the load; recorded, and kept on --resume)",
+                                      type=int)
     val_images: Optional[int] = _setting(
         None, "hold out N training images as a validation split (class-balanced, the same "
               "for every seed; drawn before --limit-train)", type=int, metavar="N")

@@ -384,15 +384,18 @@ def train(config: TrainConfig, progress: bool = True,
 
 
 def _set_threads(c: TrainConfig, ckpt, say) -> None:
-    # results depend (in the last bits) on the thread count: it is recorded in the
-    # config and a resumed run reuses it
+    # results depend (in the last bits) on the thread count, never on the load: the
+    # default is torch's count at the start, it is recorded in the config (checkpoint
+    # and metrics.json) and a resumed run reuses it
     if c.threads is None and ckpt is not None:
         c.threads = ckpt["config"].get("threads")
+    given = c.threads is not None
     threads = runtime.choose_threads(c.threads)
+    busy = runtime.busy_cpu() if not given and threads > 1 else None
+    if busy:
+        say(f"the CPU is busy ({busy}): keeping {threads} threads, so that the numbers do "
+            "not depend on the load (--threads 1 may run faster, with other numbers)")
     if threads != torch.get_num_threads():
-        if c.threads is None:
-            say(f"the CPU is busy (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} "
-                "cores): using 1 thread (set threads / --threads to override)")
         torch.set_num_threads(threads)
     c.threads = threads
 

@@ -167,6 +167,8 @@ def final_metrics(c: TrainConfig, model: nn.Module, test_set, history: List[Dict
             "epoch_mean_s": train_s / max(1, len(history)),
             "process_s": time.time() - t_start,
         },
+        # what the numbers depend on besides the config: thread count, device, torch
+        "threads": torch.get_num_threads(),
         "device": str(device),
         "world_size": world,
         "torch_version": str(torch.__version__),

@@ -119,14 +119,25 @@ def set_rng_state(state: Dict[str, Any]) -> None:
 
 
 def choose_threads(requested: Optional[int]) -> int:
+    """The CPU thread count of a run: ``requested`` if given, else torch's count at
+    the start (:func:`torch.get_num_threads`), **whatever the load**. The thread
+    count decides the order of floating-point reductions, so it is part of what a
+    run computes; the load of the machine must not be."""
     if requested is not None:
         return int(requested)
-    current = torch.get_num_threads()
+    return torch.get_num_threads()
+
+
+def busy_cpu() -> Optional[str]:
+    """``"load average L on N cores"`` when the 1-minute load average is at least the
+    core count (the machine is already busy), else ``None`` (also where the platform
+    has no load average)."""
     try:
-        busy = os.getloadavg()[0] >= (os.cpu_count() or 1)
+        load = os.getloadavg()[0]
     except (AttributeError, OSError):  # not on every platform
-        busy = False
-    return 1 if busy and current > 1 else current
+        return None
+    cores = os.cpu_count() or 1
+    return f"load average {load:.1f} on {cores} cores" if load >= cores else None
 
 
 def average_batchnorm_stats(model: nn.Module) -> None:
