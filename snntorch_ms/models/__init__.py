@@ -29,15 +29,8 @@ from typing import Optional
 from torch import nn
 
 from .base import SpikingModel
-from .mixers import (
-    CNNTokenMixer,
-    LSTMTokenMixer,
-    MixerBlock,
-    MixerMLP,
-    MixerNet,
-    PatchMerging,
-    encode_input,
-)
+from .mixers import MixerBlock, MixerMLP, MixerNet, PatchMerging
+from .token_mixers import CNNTokenMixer, LSTMTokenMixer, encode_input
 from .neurons import NEURON_DEFAULTS, NEURONS, NeuronAdapter, make_neuron
 from .resnet import BasicBlock, ResNet19
 from .vgg import VGG, VGG11, ConvNet

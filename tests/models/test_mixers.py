@@ -6,7 +6,8 @@ import torch
 
 from snntorch_ms import ProjLeaky
 from snntorch_ms.models import MixerNet, PatchMerging, build_model
-from snntorch_ms.models.mixers import CNNTokenMixer, LSTMTokenMixer, MixerBlock
+from snntorch_ms.models.mixers import MixerBlock
+from snntorch_ms.models.token_mixers import CNNTokenMixer, LSTMTokenMixer
 
 TINY = dict(depths=(1, 1, 1, 1), dims=(4, 8, 8, 8))
 
