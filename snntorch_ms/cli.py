@@ -17,8 +17,11 @@ keywords to every neuron (e.g. ``threshold=0.5``, ``windows=overlap``,
 (numbers, ``true``/``false``/``none``, tuples), else kept as strings.
 
 Errors a user can fix (a missing or corrupt dataset, an unusable checkpoint, a
-bad flag or keyword value, an ``--out`` that is a file) print one line and exit
-with status 2, without a traceback (set ``SNNTORCH_MS_DEBUG=1`` to get it).
+bad flag or keyword value, an ``--out`` that is a file, an optional package that
+the install lacks) print one line and exit with status 2, without a traceback
+(set ``SNNTORCH_MS_DEBUG=1`` to get it). The commands need the ``train`` extra
+(``pip install 'snntorch-ms[train]'``): without it the line names the missing
+package and that extra.
 The flags are checked, and the model built once, before any work starts; a
 ``ValueError`` raised later, inside training, is a bug and keeps its traceback.
 """
@@ -224,13 +227,30 @@ def _train_config(args):
     return _checked("bad flags", lambda: TrainConfig.from_dict(base))
 
 
+def _train_needs(config, progress: bool) -> List[str]:
+    """The optional modules a run of ``config`` needs: its data, the plots it writes,
+    the progress bars it shows (a teacher or warm start trains the same dataset)."""
+    from . import _extras
+    from .train.runtime import Dist, use_bars
+
+    needs = _extras.dataset_modules(config.dataset, config.recipe)
+    if config.out is not None:
+        needs.append("matplotlib")
+    if use_bars(progress, Dist()):
+        needs.append("tqdm")
+    return needs
+
+
 def _cmd_train(args) -> int:
+    from . import _extras
     from .train import build_from_config, resolve_config, train
 
     config = _train_config(args)
     # every flag and keyword is checked by building the model once, before any work
     resolved = _checked("bad flags", lambda: resolve_config(config))
     _checked("bad model or neuron settings", lambda: build_from_config(resolved))
+    # and every optional module the run will need is there
+    _extras.require(_train_needs(resolved, not args.no_progress), f"{_PROG} train")
     train(config, progress=not args.no_progress)
     return 0
 
@@ -251,6 +271,7 @@ def _cmd_eval(args) -> int:
 
 
 def _cmd_energy(args) -> int:
+    from . import _extras
     from .train import TrainConfig, build_from_config, load_sets, load_trained_model, resolve_config
     from .energy import format_joules, plot_energy
     from .train.report import measure_model_energy, test_batch
@@ -278,6 +299,7 @@ def _cmd_energy(args) -> int:
     result = measure_model_energy(model, config, images, args.convention)
     result["images"] = int(images.shape[0])
     if args.plot:
+        _extras.require(["matplotlib"], f"{_PROG} energy --plot")
         plot_energy(result, Path(args.plot), f"{config.model} / {config.neuron} / T={config.timesteps}")
     if args.json:
         print(json.dumps({
@@ -315,6 +337,16 @@ def main(argv: Optional[List[str]] = None) -> int:
         if debug:
             raise
         print(f"{_PROG}: error: {err}", file=sys.stderr)
+        return 2
+    except ImportError as err:
+        # an optional dependency missing (the core install has no extras): one line
+        # naming the extra, like any error the user can fix
+        from ._extras import explain
+
+        missing = explain(err, f"{_PROG} {args.command}")
+        if missing is None or debug:
+            raise
+        print(f"{_PROG}: error: {missing}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"{_PROG}: interrupted", file=sys.stderr)

@@ -120,6 +120,11 @@ RULES = {
 }
 #: optional dependencies, which may be absent when the docs are built: one page each
 OPTIONAL = {"triton": "https://triton-lang.org/main/index.html"}
+#: modules of other projects that import an optional dependency of ours
+#: (``snntorch.export_nir`` and ``import_nir`` import ``nir`` and ``nirtorch``, the
+#: ``nir`` extra): their names are linked by their URL rule without being imported,
+#: so that the ``docs`` extra alone builds the docs (``tests/test_extras.py``)
+BY_NAME = ("snntorch.export_nir", "snntorch.import_nir")
 
 
 def _import(name: str):
@@ -163,6 +168,8 @@ def external_url(name: str) -> Optional[str]:
         return OPTIONAL[top]
     if top not in RULES:
         return None
+    if any(name == m or name.startswith(m + ".") for m in BY_NAME):
+        return RULES[top](name, None)
     obj = _import(name)
     if obj is None:
         return None
