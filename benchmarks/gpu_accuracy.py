@@ -181,17 +181,17 @@ def balanced_first(labels, n: int):
 def crop_flip_params(aug, seed: int, epoch: int, n: int, height: int, width: int):
     """Per-image shifts and flips of the CLI's augmentation for (seed, epoch), read off
     the CLI's own ``aug`` (a ``RandomCropFlip``: torchvision's crop and flip, drawn from
-    ``key = _mix(seed, epoch, index)``) run on a probe whose pixels are 1 .. h*w:
+    ``key = mix(seed, epoch, index)``) run on a probe whose pixels are 1 .. h*w:
     ``out[r, c] = image[r + dy, c + dx]`` (0 outside), then mirrored where ``fl``."""
     import torch
 
-    from snntorch_ms.data import _mix
+    from snntorch_ms.data.seeding import mix
 
     probe = torch.arange(1, height * width + 1, dtype=torch.float64).view(1, height, width)
     r0, c0 = height // 2, width // 2
     dy, dx, fl = (torch.zeros(n, dtype=torch.long) for _ in range(3))
     for i in range(n):
-        out = aug(probe, _mix(seed, epoch, i))[0]
+        out = aug(probe, mix(seed, epoch, i))[0]
         v, right = int(out[r0, c0]), int(out[r0, c0 + 1])
         if v == 0 or right == 0:
             raise ValueError(f"padding {aug.padding} is too large for a {height}x{width} probe")
@@ -381,6 +381,7 @@ def worker(args):
 
 
 def train_gpu(spec, args, device, record, progress, np, torch, F, data_mod, train_mod):
+    from snntorch_ms.data import seeding
     from snntorch_ms.train import build_from_config, make_scheduler, mixup_loss
 
     cuda = device.type == "cuda"
@@ -442,7 +443,7 @@ def train_gpu(spec, args, device, record, progress, np, torch, F, data_mod, trai
         t_ep = time.time()
         train_mod.runtime.seed_all(train_mod.runtime.epoch_seed(c.seed, epoch, 0))
         # EpochSampler's order for (seed, epoch), as the CLI's loader draws it
-        g = torch.Generator().manual_seed(data_mod._mix(c.seed, epoch) >> 1)
+        g = torch.Generator().manual_seed(seeding.mix(c.seed, epoch) >> 1)
         order = torch.randperm(n_train, generator=g)
         if aug is not None:
             # RandomCropFlip keys of the dataset indices, in the order of the batches
@@ -1002,14 +1003,15 @@ def selftest(args):
     from torch import nn
 
     from snntorch_ms import data as data_mod
-    from snntorch_ms.data import EpochSampler, KeyedMixUp, RandomCropFlip, _mix
+    from snntorch_ms.data import EpochSampler, KeyedMixUp, RandomCropFlip
+    from snntorch_ms.data.seeding import mix
     from snntorch_ms.train import TrainConfig, make_scheduler, resolve_config, train_one_epoch
 
     n, ok = 300, True
     for seed, epoch in ((0, 0), (1, 7)):
         sampler = EpochSampler(n, seed=seed)
         sampler.set_epoch(epoch)
-        g = torch.Generator().manual_seed(_mix(seed, epoch) >> 1)
+        g = torch.Generator().manual_seed(mix(seed, epoch) >> 1)
         ok &= list(sampler) == torch.randperm(n, generator=g).tolist()
     torch.manual_seed(0)
     raw = torch.randint(0, 256, (n, 1, 28, 28), dtype=torch.uint8)

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from snntorch_ms import data as data_mod
+from snntorch_ms.data import download as data_download
 from snntorch_ms.cli import main, parse_kv
 from snntorch_ms.train import load_checkpoint
 
@@ -170,7 +170,7 @@ def test_unfinished_run_needs_resume(baseline, tmp_path, capsys):
 
 def test_missing_dataset_offline_is_a_clear_error(tmp_path, capsys, monkeypatch):
     # the default path tries to download: make the host unreachable
-    monkeypatch.setattr(data_mod, "_reachable", lambda url, timeout=None: "offline (test)")
+    monkeypatch.setattr(data_download, "reachable", lambda url, timeout=None: "offline (test)")
     argv = ["train", "--dataset", "cifar10", "--data-dir", str(tmp_path / "data"),
             "--out", str(tmp_path / "run"), "--threads", "1"]
     assert main(argv) == 2

@@ -33,6 +33,17 @@ OPTIONAL_DEPENDENCIES = ("triton", "nir", "nirtorch")
 # math in a ``.. math::`` block.
 MATH_FREE_MODULES = {
     "snntorch_ms.data",        # datasets, loaders, augmentation
+    "snntorch_ms.data.registry",  # dataset names, facts and errors
+    "snntorch_ms.data.augment",   # crop and flip (KeyedMixUp states its math anyway)
+    "snntorch_ms.data.datasets",  # dataset classes
+    "snntorch_ms.data.download",  # downloads
+    "snntorch_ms.data.load",      # load_dataset
+    "snntorch_ms.data.loaders",   # subsets, sampler, loaders
+    "snntorch_ms.data.sources.digits",  # the source readers
+    "snntorch_ms.data.sources.mnist",
+    "snntorch_ms.data.sources.cifar",
+    "snntorch_ms.data.sources.cifar_images",
+    "snntorch_ms.data.sources.tiny",
     "snntorch_ms.cli",         # the command line
     "snntorch_ms.export",      # NIR export guards
     "snntorch_ms.errors",      # exception types
@@ -42,6 +53,7 @@ MATH_FREE_MODULES = {
 }
 MATH_FREE_NAMES = {
     "snntorch_ms.utils.spiking_neurons",          # lists modules
+    "snntorch_ms.data.seeding.keyed_rng",         # seeds torch's generator for a block
     "snntorch_ms.models.base.to_pair",            # size helper
     "snntorch_ms.models.base.linear_channels_last",  # layout helper
     "snntorch_ms.models.neurons.schedule_windows",   # picks a window scheme by index

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import data as data_mod
+from ..data.seeding import mix
 from .config import ConfigError
 
 # documented API; the other functions serve the training package
@@ -84,7 +84,7 @@ def resolve_device(name: str, dist_info: Optional[Dist] = None) -> torch.device:
 
 
 def epoch_seed(seed: int, epoch: int, rank: int = 0) -> int:
-    return data_mod._mix(int(seed), int(epoch), int(rank), 0x5EED) >> 2
+    return mix(int(seed), int(epoch), int(rank), 0x5EED) >> 2
 
 
 def seed_all(value: int) -> None:

@@ -1,5 +1,9 @@
-"""CIFAR-10 from image files: a ``train/<class>/``, ``test/<class>/`` folder or such a
+"""``cifar10`` from image files: a ``train/<class>/``, ``test/<class>/`` folder or such a
 folder packed as ``.tar.gz`` (read in place), decoded once into a cache.
+
+:func:`~snntorch_ms.data.load_dataset` reads CIFAR-10 from here when its ``root`` is
+such a folder or archive (:mod:`snntorch_ms.data.sources.cifar` decides); the
+dataset it returns records the source (:func:`~snntorch_ms.data.dataset_source`).
 
 Decoding tens of thousands of JPEG files takes tens of seconds, so no epoch (and no
 second run) decodes them: the first load writes the decoded ``uint8`` arrays of both
@@ -35,7 +39,10 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 import torch
 
-from .errors import DatasetCorruptError, DatasetNotFoundError
+from ..registry import DatasetCorruptError, DatasetNotFoundError
+
+__all__ = ["CIFAR10_CLASSES", "KNOWN_SOURCES", "cache_dir", "is_archive", "is_image_folder",
+           "load_cifar10_images"]
 
 #: CIFAR-10's classes in its label order (also their alphabetical order).
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
@@ -62,9 +69,12 @@ def cache_dir() -> Path:
     Example::
 
         >>> import os
+        >>> old = os.environ.get("SNNTORCH_MS_CACHE")
         >>> os.environ["SNNTORCH_MS_CACHE"] = "/tmp/ms-cache"
         >>> str(cache_dir())
         '/tmp/ms-cache'
+        >>> _ = os.environ.pop("SNNTORCH_MS_CACHE") if old is None else os.environ.update(
+        ...     SNNTORCH_MS_CACHE=old)
     """
     explicit = os.environ.get("SNNTORCH_MS_CACHE")
     if explicit:
@@ -74,12 +84,24 @@ def cache_dir() -> Path:
 
 
 def is_archive(path: Path) -> bool:
-    """Whether ``path`` names a ``.tar.gz`` / ``.tgz`` file."""
+    """Whether ``path`` names a ``.tar.gz`` / ``.tgz`` file.
+
+    Example::
+
+        >>> is_archive(Path("cifar10-jpeg.tar.gz")), is_archive(Path("cifar10"))
+        (True, False)
+    """
     return path.name.endswith(_ARCHIVE_SUFFIXES)
 
 
 def is_image_folder(path: Path) -> bool:
-    """Whether ``path`` is a folder with ``train/`` and ``test/`` sub-folders."""
+    """Whether ``path`` is a folder with ``train/`` and ``test/`` sub-folders.
+
+    Example::
+
+        >>> is_image_folder(Path("/nonexistent"))
+        False
+    """
     return all((path / split).is_dir() for split in _SPLITS)
 
 

@@ -1,4 +1,4 @@
-"""CIFAR-10 read from image files (snntorch_ms._image_folder through load_dataset):
+"""CIFAR-10 read from image files (snntorch_ms.data.sources.cifar_images through load_dataset):
 tiny JPEG folders and archives written here, the decoded cache, the errors that name
 the file, the data source a run records; and one test on the shared real archive."""
 
@@ -13,8 +13,8 @@ import pytest
 import torch
 from PIL import Image
 
-from snntorch_ms import _image_folder
-from snntorch_ms._image_folder import CIFAR10_CLASSES, cache_dir, load_cifar10_images
+from snntorch_ms.data.sources import cifar_images
+from snntorch_ms.data.sources.cifar_images import CIFAR10_CLASSES, cache_dir, load_cifar10_images
 from snntorch_ms.data import DatasetCorruptError, dataset_source, load_dataset
 from snntorch_ms.train import CheckpointError, TrainConfig, train
 
@@ -98,7 +98,7 @@ def test_cache_is_keyed_by_sha256_and_no_second_decode(tmp_path, private_cache, 
     def no_decoding(*_args):
         raise AssertionError("decoded again although the cache holds the images")
 
-    monkeypatch.setattr(_image_folder, "_decode", no_decoding)
+    monkeypatch.setattr(cifar_images, "_decode", no_decoding)
     again = load_cifar10_images(archive)
     assert torch.equal(again["train"][0], first["train"][0])
 
