@@ -3,11 +3,10 @@
 >>> from snntorch_ms import ProjLeaky
 """
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
 
-from . import functional, fused, surrogate, utils
+from . import functional, surrogate, utils
 from ._neurons import ProjLeaky
 from .convert import convert_leaky
 
-__all__ = ["ProjLeaky", "convert_leaky", "functional", "fused", "surrogate", "utils",
-           "__version__"]
+__all__ = ["ProjLeaky", "convert_leaky", "functional", "surrogate", "utils", "__version__"]

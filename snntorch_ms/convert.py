@@ -196,7 +196,7 @@ def convert_leaky(net: nn.Module, example=None, *, where: Where = "maps",
     :type where: str, callable or collection of str, optional
     :param projleaky_kwargs: ProjLeaky's own keywords for the windowed neurons
         (``theta``, ``windows``, ``groups``, ``projection``, ``condense``,
-        ``learn_theta``, ``fused``); the rest comes from each Leaky
+        ``learn_theta``, ``backend``); the rest comes from each Leaky
     :return: ``net``
     :rtype: torch.nn.Module
     :raises ValueError: for an unknown ``where`` or keyword, ``where="maps"``

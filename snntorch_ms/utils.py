@@ -1,11 +1,12 @@
-"""Small helpers: resetting neuron state inside one network."""
+"""Small helpers: resetting neuron state, and setting the engine of every neuron,
+inside one network."""
 
 from __future__ import annotations
 
 import torch
 from snntorch._neurons.neurons import SpikingNeuron
 
-__all__ = ["reset", "spiking_neurons"]
+__all__ = ["reset", "set_backend", "spiking_neurons"]
 
 
 def spiking_neurons(net: torch.nn.Module):
@@ -62,4 +63,49 @@ def reset(net: torch.nn.Module) -> torch.nn.Module:
     for _, neuron in spiking_neurons(net):
         if hasattr(neuron, "reset_mem"):
             neuron.reset_mem()
+    return net
+
+
+def set_backend(net: torch.nn.Module, backend: str) -> torch.nn.Module:
+    r"""Set ``backend`` on every neuron inside ``net`` (at any depth, ``net``
+    itself included) that has that setting: every
+    :class:`~snntorch_ms.ProjLeaky`. Each neuron checks the value as its own
+    ``backend`` setter does (``"auto"``, ``"reference"``, ``"eager"``,
+    ``"compiled"`` or ``"triton"``; an engine its options cannot use raises);
+    nothing is changed unless every neuron accepts it. Returns ``net``.
+
+    Every engine computes the same time step,
+
+    .. math::
+
+        (S_t, U_t) = \mathrm{recompose}\big(\mathrm{scan}_{p=1..g}(I_p, U_{p-1}, L_{p-1})\big),
+
+    the reference path by autograd over the pure functions, the others as one
+    fused autograd function.
+
+    Example::
+
+        >>> from snntorch_ms import ProjLeaky
+        >>> net = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3, padding=1),
+        ...                           ProjLeaky(0.5, init_hidden=True))
+        >>> set_backend(net, "reference")[1].backend
+        'reference'
+
+    :param net: the network (changed in place)
+    :type net: torch.nn.Module
+    :param backend: the engine setting
+    :type backend: str
+    :return: ``net`` itself
+    :rtype: torch.nn.Module
+    :raises ValueError: for an unknown backend, or one that a neuron's options cannot use
+    """
+    neurons = [m for _, m in spiking_neurons(net) if hasattr(type(m), "backend")]
+    old = [m.backend for m in neurons]
+    try:
+        for m in neurons:
+            m.backend = backend
+    except Exception:
+        for m, value in zip(neurons, old):
+            m.backend = value
+        raise
     return net

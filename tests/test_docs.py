@@ -46,6 +46,7 @@ MATH_FREE_MODULES = {
     "snntorch_ms.data.sources.tiny",
     "snntorch_ms.cli",         # the command line
     "snntorch_ms.export",      # NIR export guards
+    "snntorch_ms._neurons._nir",  # the NIR export guard the neuron carries
     "snntorch_ms.errors",      # exception types
     "snntorch_ms.train.checkpoint",  # checkpoint I/O and resume
     "snntorch_ms.train.runtime",     # device, processes, generators

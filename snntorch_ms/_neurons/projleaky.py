@@ -3,17 +3,16 @@ windows as sub-steps of one time step, carrying a projected membrane."""
 
 from __future__ import annotations
 
-import warnings
-
 import torch
 from snntorch import Leaky
 
-from ..export import nir_trace_guard  # NIR export guard, see nir_exportable
 from ..functional.fused import FusedConfig, fused_unsupported, fused_window_scan
+from ..functional.fused.backend import backend_problem, check_backend, resolve, settings
 from ..functional.spec import recognise_surrogate
 from ..functional.projection import get_projection
 from ..functional.update import RESET_MECHANISMS, neuron_step, window_scan
 from ._instances import forget
+from ._nir import nir_trace_guard
 from ..functional.windows import (
     check_scheme,
     cut_windows,
@@ -26,49 +25,9 @@ __all__ = ["ProjLeaky"]
 
 CONDENSE = ("or", "mean")
 
-#: How a ProjLeaky runs its time step (``backend=``).
-BACKENDS = ("auto", "fused", "reference")
-
-#: ProjLeaky's own parameters: keyword-only since 0.2.0 (0.1.0 took ``theta`` third).
+#: ProjLeaky's own parameters, keyword-only after Leaky's.
 OWN_KEYWORDS = ("theta", "windows", "groups", "projection", "condense", "learn_theta",
-                "backend", "fused")
-
-
-def _resolve_backend(backend, fused) -> str:
-    """``backend=`` with the older ``fused=`` flag folded in (True: "fused",
-    False: "reference"); an error when the two disagree."""
-    if backend not in BACKENDS:
-        raise ValueError(f"unknown backend={backend!r}: expected one of {BACKENDS}")
-    if fused is None:
-        return backend
-    if isinstance(fused, str) or not isinstance(fused, (bool, int)):
-        raise TypeError(f"fused must be True, False or None, got {fused!r}")
-    wanted = "fused" if fused else "reference"
-    if backend not in ("auto", wanted):
-        raise ValueError(f"fused={fused!r} contradicts backend={backend!r}: pass one of them "
-                         f"(fused=True is backend=\"fused\", fused=False is "
-                         f"backend=\"reference\")")
-    return wanted
-
-def _check_migration(spike_grad, flags: dict) -> None:
-    """The 0.1.0 -> 0.2.0 guard: a positional ``theta`` lands on ``spike_grad`` (not
-    callable) and a positional string option on a flag; both raise ``TypeError``."""
-    if spike_grad is not None and not callable(spike_grad):
-        raise TypeError(
-            f"spike_grad must be a surrogate gradient function (e.g. "
-            f"snntorch.surrogate.atan()) or None, got {spike_grad!r}. Since snntorch-ms "
-            "0.2.0 ProjLeaky takes snntorch.Leaky's positional arguments (beta, "
-            "threshold, spike_grad, ...) and its own ones are keyword-only: theta is "
-            "keyword-only since 0.2.0, write ProjLeaky(beta, threshold, theta=...) "
-            f"(likewise {', '.join(OWN_KEYWORDS[1:])})"
-        )
-    for flag, value in flags.items():
-        if isinstance(value, str):
-            raise TypeError(
-                f"{flag} must be a bool, got {value!r}; ProjLeaky's own parameters "
-                f"({', '.join(OWN_KEYWORDS)}) are keyword-only since 0.2.0"
-            )
-
+                "backend")
 
 def _per_channel_length(value: torch.Tensor):
     """``None`` for a scalar (one element, at most one dimension), ``C`` for a
@@ -156,8 +115,8 @@ class ProjLeaky(Leaky):
 
     **Arguments.** snntorch.Leaky's parameters come first, in Leaky's order and
     with Leaky's meaning (``ProjLeaky(0.9, 1.0, surrogate.fast_sigmoid())`` means
-    what it means for Leaky); ProjLeaky's own parameters (``theta`` to ``fused``)
-    are keyword-only, since 0.2.0.
+    what it means for Leaky); ProjLeaky's own parameters (``theta`` to ``backend``)
+    are keyword-only.
 
     :param beta: membrane decay rate, clipped to ``[0, 1]``. Without windows any
         shape Leaky accepts (broadcast against the input as in Leaky); with windows
@@ -210,27 +169,30 @@ class ProjLeaky(Leaky):
     :type condense: str, optional
     :param learn_theta: (keyword-only) make ``theta`` a parameter. Defaults to False
     :type learn_theta: bool, optional
-    :param backend: (keyword-only) how the time step runs. ``"fused"``: as one
-        fused autograd function with a hand-written backward
-        (:mod:`snntorch_ms.functional.fused`; same spikes, membranes and gradients
-        to float tolerance, less memory and time); options it does not cover (a
-        callable projection, an unknown surrogate, ``state_quant``,
-        ``inhibition``, ``reset_delay=False``, a learnable
-        ``graded_spikes_factor``) fall back to the reference path with one
-        warning. ``"reference"``: autograd over the pure functions of
-        :mod:`snntorch_ms.functional`. ``"auto"``: fused wherever it covers the
-        options, except the exact-Leaky twin (no windows, ``projection="none"``),
-        which stays on the reference path to keep its bit-for-bit contract; no
-        warning. See also :func:`snntorch_ms.fused.use_fused`. Defaults to ``"auto"``
-        (since 0.3.0; before, the reference path unless ``fused=True``)
+    :param backend: (keyword-only) the engine of the time step, one setting.
+        ``"reference"``: autograd over the pure functions of
+        :mod:`snntorch_ms.functional`. ``"eager"``, ``"compiled"``, ``"triton"``:
+        one fused autograd function with a hand-written backward
+        (:mod:`snntorch_ms.functional.fused`; same spikes, membranes and
+        gradients to float tolerance, less memory and time) on eager tensor
+        code, on its math compiled with :func:`torch.compile`, or on Triton
+        kernels (CUDA, windows only). An explicit engine is checked when it is
+        set: options it does not cover (a callable projection, an unknown
+        surrogate, ``state_quant``, ``inhibition``, ``reset_delay=False``, a
+        learnable ``graded_spikes_factor``) or a missing library raise there,
+        naming why. ``"auto"``: resolved at the first call per device type (and
+        again when an option, the device or
+        :func:`~snntorch_ms.functional.fused.configure` changes): ``"eager"`` on
+        the CPU, ``"compiled"`` on CUDA (or the process-wide default of
+        :func:`~snntorch_ms.functional.fused.configure`), the reference path for
+        options the fused engines do not cover and for the exact-Leaky twin (no
+        windows, ``projection="none"``, to keep its bit-for-bit contract).
+        May be set after construction. Defaults to ``"auto"``
     :type backend: str, optional
-    :param fused: (keyword-only) the older switch, still accepted: ``True`` is
-        ``backend="fused"``, ``False`` is ``backend="reference"``. Defaults to None
-    :type fused: bool, optional
-    :raises TypeError: for a ``spike_grad`` that is not callable (e.g. 0.1.0's
-        positional ``theta``) or a string where a flag belongs
     :raises ValueError: for an unknown option, ``threshold <= 0``, ``theta <= 0``,
-        inhibition with windows, or a per-position parameter with windows
+        inhibition with windows, a per-position parameter with windows, or a
+        ``backend`` these options cannot use
+    :raises ImportError: for ``backend="triton"`` without triton
 
     Inputs: ``input_``, ``mem``, ``lateral``
         - **input_** ``[B, C, H, W]``, ``[B, g, C, h, w]``, or any shape with ``windows=None``
@@ -264,14 +226,8 @@ class ProjLeaky(Leaky):
         condense="or",
         learn_theta=False,
         backend="auto",
-        fused=None,
     ):
-        _check_migration(spike_grad, dict(
-            surrogate_disable=surrogate_disable, init_hidden=init_hidden,
-            inhibition=inhibition, learn_beta=learn_beta, learn_threshold=learn_threshold,
-            output=output, learn_graded_spikes_factor=learn_graded_spikes_factor,
-            reset_delay=reset_delay))
-        backend = _resolve_backend(backend, fused)
+        check_backend(backend)
         if reset_mechanism not in RESET_MECHANISMS:
             raise ValueError(f"unknown reset_mechanism={reset_mechanism!r}: expected one of "
                              f"{RESET_MECHANISMS}")
@@ -334,7 +290,11 @@ class ProjLeaky(Leaky):
         # gets a pre-hook that raises while nirtorch's graph tracer runs it.
         if not self.nir_exportable:
             self.register_forward_pre_hook(nir_trace_guard)
-        self.backend = backend
+        try:
+            self.backend = backend  # checked against the options (see the setter)
+        except Exception:
+            forget(self)
+            raise
 
     def extra_repr(self) -> str:
         proj = self.projection if isinstance(self.projection, str) else "callable"
@@ -436,21 +396,69 @@ class ProjLeaky(Leaky):
             )
         return value.reshape(channels, 1, 1)
 
-    # -- fused path (snntorch_ms/functional/fused/) ------------------------------
+    # -- the engine (snntorch_ms/functional/fused/backend.py) --------------------
 
     @property
-    def fused(self) -> bool:
-        """Whether the time step runs on the fused path (given an input it takes):
-        ``backend="fused"``, or ``"auto"`` with options the fused path covers and
-        not the exact-Leaky twin. Setting it is setting ``backend`` to
-        ``"fused"`` (True) or ``"reference"`` (False)."""
-        if self.backend == "auto":
-            return not self.nir_exportable and self._fused_supported()[0]
-        return self.backend == "fused"
+    def backend(self) -> str:
+        """The engine setting: ``"auto"``, ``"reference"``, ``"eager"``,
+        ``"compiled"`` or ``"triton"`` (see the class's ``backend`` parameter).
+        Setting it checks an explicit engine against the neuron's options."""
+        return self.__dict__["_backend"]
 
-    @fused.setter
-    def fused(self, value: bool) -> None:
-        self.backend = _resolve_backend("auto", bool(value))
+    @backend.setter
+    def backend(self, value: str) -> None:
+        check_backend(value)  # the name, and the library triton needs
+        problem = backend_problem(value, self._fused_supported()[1], self.windowed)
+        if problem:
+            raise ValueError(f"ProjLeaky(backend={value!r}): {problem}; pass "
+                             "backend='auto' to let the neuron choose")
+        self.__dict__["_backend"] = value
+
+    def resolved_backend(self, device="cpu") -> str:
+        r"""The engine this neuron runs for an input on ``device`` with its current
+        options: ``backend`` itself when explicit, else what ``"auto"`` resolves
+        to (see :func:`~snntorch_ms.functional.fused.backend.resolve`):
+
+        .. math::
+
+            \text{auto} \mapsto \begin{cases} \text{reference} &
+            \text{exact-Leaky twin, or options not covered} \\
+            \text{compiled} & \text{CUDA} \\ \text{eager} & \text{otherwise}\end{cases}
+
+        Example::
+
+            >>> ProjLeaky(0.5).resolved_backend("cpu")
+            'eager'
+            >>> ProjLeaky(0.5).resolved_backend("cuda")
+            'compiled'
+            >>> ProjLeaky(0.5, windows=None, projection="none").resolved_backend()
+            'reference'
+
+        :param device: a device, or its type. Defaults to ``"cpu"``
+        :type device: torch.device or str, optional
+        :return: ``"reference"``, ``"eager"``, ``"compiled"`` or ``"triton"``
+        :rtype: str
+        :raises ValueError: when the explicit ``backend`` cannot run on ``device``
+            or with the options set since
+        """
+        return self._plan(torch.device(device).type)[0]
+
+    def _plan(self, device_type: str):
+        """``(engine, step)``: the engine resolved for ``device_type`` and the
+        method that runs the time step on it, kept until the backend, an option,
+        the device type or :func:`~snntorch_ms.functional.fused.configure` changes."""
+        supported, option = self._fused_supported()
+        key = (self.backend, device_type, supported, option, self.projection,
+               settings()["version"])
+
+        def compute():
+            engine = resolve(self.backend, device_type, option, self.windowed,
+                             self.nir_exportable)
+            step = ProjLeaky._reference_forward if engine == "reference" \
+                else ProjLeaky._fused_forward
+            return engine, step
+
+        return self._memo("plan", key, compute)
 
     def _memo(self, name, key, compute):
         """``compute()``, remembered under ``name`` for the last ``key`` (the options
@@ -490,23 +498,9 @@ class ProjLeaky(Leaky):
         """``(kind, parameter)`` of ``spike_grad`` (:func:`~snntorch_ms.functional.spec.recognise_surrogate`)."""
         return self._fused_support()[2]
 
-    def _use_fused(self, input_) -> bool:
-        """Whether this call runs fused; with ``backend="fused"`` and options the
-        fused path does not cover, one warning, then the reference path."""
-        if self.backend == "reference" or input_.dim() == 0:
-            return False
-        if self.backend == "auto":
-            return self.fused
-        supported, option = self._fused_supported()
-        if not supported and not getattr(self, "_fused_warned", False):
-            self._fused_warned = True
-            warnings.warn(f"ProjLeaky(backend=\"fused\"): the fused path does not support "
-                          f"{option}; using the reference path", UserWarning, stacklevel=3)
-        return supported
-
-    def _fused_forward(self, layout, input_, lateral, beta, threshold, theta, gsf):
-        """The time step through :class:`~snntorch_ms.functional.fused.FusedWindowScan`,
-        returning the dtypes the reference path returns."""
+    def _fused_forward(self, engine, layout, input_, lateral, beta, threshold, theta, gsf):
+        """The time step through :class:`~snntorch_ms.functional.fused.FusedWindowScan`
+        on ``engine``, returning the dtypes the reference path returns."""
         surrogate = self._surrogate_spec()
         if layout == "map":
             height, width = input_.shape[-2:]
@@ -520,7 +514,8 @@ class ProjLeaky(Leaky):
         else:
             cfg = FusedConfig.for_single(self.projection, self.reset_mechanism, surrogate)
             carried = self.mem
-        spk, mem = fused_window_scan(cfg, input_, carried, lateral, beta, threshold, theta, gsf)
+        spk, mem = fused_window_scan(cfg, input_, carried, lateral, beta, threshold, theta, gsf,
+                                     engine)
         spk_dtype, mem_dtype = self._reference_dtypes(mem.dtype, gsf)
         return spk.to(spk_dtype), mem.to(mem_dtype)
 
@@ -603,12 +598,10 @@ class ProjLeaky(Leaky):
             theta = self._channel_view("theta", theta, input_)
             gsf = self._channel_view("graded_spikes_factor", gsf, input_)
 
-        if self._use_fused(input_):
-            spk, new_mem = self._fused_forward(layout, input_, lateral, beta, threshold,
-                                               theta, gsf)
-        else:
-            spk, new_mem = self._reference_forward(layout, input_, lateral, beta, threshold,
-                                                   theta, gsf)
+        # the plan resolved for this device type (a 0-dim input: the reference path)
+        engine, step = self._plan(input_.device.type) if input_.dim() else ("reference", None)
+        step = step or ProjLeaky._reference_forward
+        spk, new_mem = step(self, engine, layout, input_, lateral, beta, threshold, theta, gsf)
         self.mem = new_mem
 
         if self.output:
@@ -618,8 +611,9 @@ class ProjLeaky(Leaky):
         else:
             return spk, self.mem
 
-    def _reference_forward(self, layout, input_, lateral, beta, threshold, theta, gsf):
-        """The time step through the pure functions of :mod:`snntorch_ms.functional`."""
+    def _reference_forward(self, engine, layout, input_, lateral, beta, threshold, theta, gsf):
+        """The time step through the pure functions of :mod:`snntorch_ms.functional`
+        (``engine`` is ``"reference"``)."""
         if layout == "map":
             height, width = input_.shape[-2:]
             boxes = window_boxes(height, width, self.windows, self.groups)

@@ -60,7 +60,7 @@ NEURON_KEYWORDS = tuple(
 
 # keywords that only ProjLeaky understands; a "leaky" neuron drops them so that
 # one ``neuron_kwargs`` can drive a comparison of the two neurons
-_PROJ_ONLY = ("theta", "projection", "learn_theta", "windows", "groups", "backend", "fused")
+_PROJ_ONLY = ("theta", "projection", "learn_theta", "windows", "groups", "backend")
 
 
 def check_neuron_kwargs(neuron_kwargs: Optional[dict]) -> dict:

@@ -33,19 +33,11 @@ from snntorch_ms.functional.fused import (
     recognise_surrogate,
     surrogate_derivative,
 )
-from snntorch_ms.fused import use_fused
 from snntorch_ms.surrogate import rectangular
+from snntorch_ms.utils import set_backend
 
 SIZES = {"quad-even": ("quad", (6, 6)), "quad-odd": ("quad", (6, 5)),
          "overlap": ("overlap", (6, 5))}
-
-
-@pytest.fixture(autouse=True)
-def eager_math():
-    """The parity tests run the eager fused math; compiled math has its own tests."""
-    old = configure(compile=False)
-    yield
-    configure(**old)
 
 
 ENGINES = {
@@ -91,10 +83,12 @@ def run_two_steps(neuron, x, lat, use_lateral):
     return outs, grads, x.numel()
 
 
-def assert_same(kwargs, layout, use_lateral, shape=(2, 3, 6, 6), windows="quad", groups=4):
+def assert_same(kwargs, layout, use_lateral, shape=(2, 3, 6, 6), windows="quad", groups=4,
+                engine="eager"):
+    """The parity tests run the eager fused math; compiled math has its own tests."""
     x, lat = make_inputs(shape, layout, windows, groups)
     ref = ProjLeaky(backend="reference", **kwargs)
-    fused = ProjLeaky(backend="fused", **kwargs)
+    fused = ProjLeaky(backend=engine, **kwargs)
     fused.load_state_dict(ref.state_dict())
     with warnings.catch_warnings():
         # a supported option neither falls back nor fails to compile
@@ -166,7 +160,7 @@ def test_no_windows_any_shape(projection, math_variant):
 
 def test_no_windows_fused_state_is_its_own_tensor():
     """The single-window layout returns the membrane itself (no stack, no copy)."""
-    lif = ProjLeaky(0.5, windows=None, backend="fused", init_hidden=True)
+    lif = ProjLeaky(0.5, windows=None, backend="eager", init_hidden=True)
     lif(torch.rand(3, 4))
     assert lif.mem._base is None
     lif.mem.detach_()
@@ -254,7 +248,7 @@ def test_scalar_fixed_parameters_and_init_hidden():
 def test_init_hidden_returns_spikes_only():
     x = torch.rand(2, 3, 4, 4)
     ref = ProjLeaky(0.5, init_hidden=True, backend="reference")
-    fused = ProjLeaky(0.5, init_hidden=True, backend="fused")
+    fused = ProjLeaky(0.5, init_hidden=True, backend="eager")
     assert torch.equal(ref(x), fused(x))
     assert torch.allclose(ref.mem, fused.mem, atol=1e-6)
 
@@ -293,18 +287,22 @@ UNSUPPORTED = {
 
 
 @pytest.mark.parametrize("option", list(UNSUPPORTED))
-def test_unsupported_option_falls_back_and_warns_once(option):
+def test_unsupported_option_refuses_a_fused_engine_and_auto_runs_the_reference_path(option):
     kwargs = dict(beta=0.6, threshold=0.8, **UNSUPPORTED[option])
     # snntorch's inhibition only works on dense [B, N] input
     shape = (2, 6) if option == "inhibition" else (2, 3, 6, 6)
     x, lat = make_inputs(shape, "map", "quad", 4)
+    for engine in ("eager", "compiled"):
+        with pytest.raises(ValueError, match="do not cover " + option.split(" ")[0].split("=")[0]):
+            ProjLeaky(backend=engine, **kwargs)
     torch.manual_seed(1)
     ref = ProjLeaky(backend="reference", **kwargs)
-    fused = ProjLeaky(backend="fused", **kwargs)
-    fused.load_state_dict(ref.state_dict())
-    with pytest.warns(UserWarning, match=option.split(" ")[0].split("=")[0]) as record:
-        out_f, g_f, _ = run_two_steps(fused, x, lat, option != "inhibition")
-    assert sum("fused path" in str(w.message) for w in record) == 1, "warn once per module"
+    auto = ProjLeaky(**kwargs)
+    auto.load_state_dict(ref.state_dict())
+    assert auto.resolved_backend("cpu") == auto.resolved_backend("cuda") == "reference"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "auto" chooses silently
+        out_f, g_f, _ = run_two_steps(auto, x, lat, option != "inhibition")
     out_r, g_r, _ = run_two_steps(ref, x, lat, option != "inhibition")
     for a, b in zip(out_r + list(g_r), out_f + list(g_f)):
         assert (a is None and b is None) or torch.equal(a, b)
@@ -320,33 +318,101 @@ def test_fused_unsupported_names_the_option():
 
 
 def test_default_is_the_fused_path_where_supported():
-    """backend="auto" (the default since 0.3.0): fused where the options allow,
-    silently the reference path elsewhere, and the exact-Leaky twin always on the
-    reference path (its bit-for-bit contract)."""
-    assert ProjLeaky(0.5).backend == "auto" and ProjLeaky(0.5).fused is True
-    assert ProjLeaky(0.5, windows=None).fused is True
+    """backend="auto" (the default): eager on the CPU, compiled on CUDA where the
+    options allow, silently the reference path elsewhere, and the exact-Leaky twin
+    always on the reference path (its bit-for-bit contract)."""
+    assert ProjLeaky(0.5).backend == "auto"
+    assert ProjLeaky(0.5).resolved_backend("cpu") == "eager"
+    assert ProjLeaky(0.5).resolved_backend(torch.device("cuda", 1)) == "compiled"
+    assert ProjLeaky(0.5, windows=None).resolved_backend() == "eager"
     twin = ProjLeaky(0.5, windows=None, projection="none")
-    assert twin.fused is False
+    assert twin.resolved_backend("cpu") == twin.resolved_backend("cuda") == "reference"
     callable_proj = ProjLeaky(0.5, projection=lambda a, b: a)
-    assert callable_proj.fused is False
+    assert callable_proj.resolved_backend() == "reference"
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         callable_proj(torch.rand(1, 2, 4, 4))  # no warning on auto
 
 
-def test_backend_and_fused_keywords():
-    assert ProjLeaky(0.5, fused=True).backend == "fused"
-    assert ProjLeaky(0.5, fused=False).backend == "reference"
-    assert ProjLeaky(0.5, backend="fused", fused=True).backend == "fused"
-    with pytest.raises(ValueError, match="contradicts"):
-        ProjLeaky(0.5, backend="reference", fused=True)
+def test_backend_is_one_setting_checked_when_set():
+    for engine in ("reference", "eager", "compiled"):
+        lif = ProjLeaky(0.5, backend=engine)
+        assert lif.backend == engine and lif.resolved_backend("cpu") == engine
     with pytest.raises(ValueError, match="unknown backend='gpu'"):
         ProjLeaky(0.5, backend="gpu")
-    with pytest.raises(TypeError, match="fused must be"):
-        ProjLeaky(0.5, fused="yes")
+    with pytest.raises(ValueError, match="unknown backend='fused'.*0.3.0"):
+        ProjLeaky(0.5, backend="fused")
+    with pytest.raises(TypeError, match="fused"):
+        ProjLeaky(0.5, fused=True)  # removed in 0.4.0
+    n = len(ProjLeaky.instances)
+    with pytest.raises(ValueError, match="Triton kernels take a map or a window stack"):
+        ProjLeaky(0.5, windows=None, backend="triton")
+    assert len(ProjLeaky.instances) == n, "a refused neuron leaves snntorch's list"
     lif = ProjLeaky(0.5)
-    lif.fused = False
-    assert lif.backend == "reference" and lif.fused is False
+    lif.backend = "reference"
+    assert lif.resolved_backend("cuda") == "reference"
+    with pytest.raises(ValueError, match="unknown backend"):
+        lif.backend = "fast"
+    assert lif.backend == "reference"
+    lif.backend = "eager"
+    # an option set later that the engine cannot use fails at the next call
+    lif.state_quant = lambda m: m
+    with pytest.raises(ValueError, match="backend='eager' cannot run this neuron.*state_quant"):
+        lif(torch.rand(1, 2, 4, 4))
+    lif.backend = "auto"
+    assert lif.resolved_backend() == "reference"
+
+
+def test_triton_is_checked_when_set_and_on_the_device(monkeypatch):
+    monkeypatch.setattr(fused_backend, "triton_available", lambda: False)
+    with pytest.raises(ImportError, match="needs the package triton"):
+        ProjLeaky(0.5, backend="triton")
+    with pytest.raises(ImportError, match="needs the package triton"):
+        configure(backend="triton")
+    monkeypatch.setattr(fused_backend, "triton_available", lambda: True)
+    monkeypatch.delenv("TRITON_INTERPRET", raising=False)
+    lif = ProjLeaky(0.5, backend="triton")
+    assert lif.resolved_backend("cuda") == "triton"
+    with pytest.raises(ValueError, match="run on CUDA tensors"):
+        lif(torch.rand(1, 2, 4, 4))
+
+
+def test_auto_follows_configure_and_the_device():
+    lif = ProjLeaky(0.5)
+    x = torch.rand(1, 2, 4, 4)
+    lif(x)
+    assert lif._plan("cpu")[0] == "eager"
+    old = configure(backend="reference")
+    try:
+        assert lif.resolved_backend("cpu") == lif.resolved_backend("cuda") == "reference"
+        assert ProjLeaky(0.5, backend="eager").resolved_backend() == "eager"  # explicit wins
+        configure(backend="compiled")
+        assert lif.resolved_backend("cpu") == "compiled"
+        configure(backend="triton" if fused_mod.triton_available() else "compiled")
+        # a default the neuron cannot use: the rule of "auto"
+        assert ProjLeaky(0.5, windows=None).resolved_backend("cuda") == "compiled"
+        assert ProjLeaky(0.5, projection=lambda a, b: a).resolved_backend() == "reference"
+    finally:
+        configure(**old)
+    assert lif.resolved_backend("cpu") == "eager"
+    with pytest.raises(ValueError, match="unknown backend"):
+        configure(backend="fused")
+
+
+def test_environment_variable_is_read_once_at_import():
+    import subprocess
+    import sys
+
+    code = ("import snntorch_ms.functional.fused as f, snntorch_ms as s; "
+            "print(f.settings()['backend'], s.ProjLeaky(0.5).resolved_backend())")
+    env = dict(os.environ, SNNTORCH_MS_BACKEND="reference")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert out.stdout.split() == ["reference", "reference"], out.stderr[-2000:]
+    env["SNNTORCH_MS_BACKEND"] = "fused"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode != 0 and "unknown SNNTORCH_MS_BACKEND='fused'" in out.stderr
 
 
 def test_fused_default_matches_the_reference_path():
@@ -361,29 +427,30 @@ def test_fused_default_matches_the_reference_path():
     torch.testing.assert_close(g_d[0], g_r[0], atol=1e-5, rtol=1e-5)
 
 
-def test_use_fused_flips_every_projleaky():
+def test_set_backend_sets_every_projleaky():
     net = torch.nn.Sequential(
         torch.nn.Conv2d(2, 3, 3, padding=1), ProjLeaky(0.5, init_hidden=True),
         torch.nn.Sequential(torch.nn.Conv2d(3, 3, 1), ProjLeaky(0.5, init_hidden=True)),
         snn.Leaky(0.5, init_hidden=True),
     )
-    use_fused(net, enabled=False)
+    assert set_backend(net, "reference") is net
     assert [m.backend for m in net.modules() if isinstance(m, ProjLeaky)] == ["reference"] * 2
-    assert use_fused(net) is net
-    flags = [m.fused for m in net.modules() if isinstance(m, ProjLeaky)]
-    assert flags == [True, True]
-    assert not hasattr(net[3], "fused") or net[3].fused is False
+    assert not hasattr(net[3], "backend")
     x = torch.rand(2, 2, 6, 6)
-    out_f = net(x)
-    use_fused(net, enabled=False)
-    assert not any(m.fused for m in net.modules() if isinstance(m, ProjLeaky))
+    out_r = net(x)
+    set_backend(net, "eager")
+    assert [m.resolved_backend() for m in net.modules() if isinstance(m, ProjLeaky)] \
+        == ["eager"] * 2
     for m in net.modules():
         if hasattr(m, "reset_mem"):
             m.reset_mem()
-    assert torch.equal(out_f, net(x))
-    lif = ProjLeaky(0.5)
-    assert use_fused(lif).fused is True
-    assert use_fused(lif, enabled=None).backend == "auto"
+    assert torch.equal(out_r, net(x))
+    # all or nothing: a neuron that refuses leaves every neuron as it was
+    net.append(ProjLeaky(0.5, init_hidden=True, state_quant=lambda m: m))
+    with pytest.raises(ValueError, match="state_quant"):
+        set_backend(net, "compiled")
+    assert [m.backend for m in net.modules() if isinstance(m, ProjLeaky)] \
+        == ["eager", "eager", "auto"]
 
 
 def record_calls(monkeypatch, module, name):
@@ -463,7 +530,7 @@ def test_whole_module_compiles_with_fused_path():
     kwargs = dict(beta=0.6, threshold=0.8, windows="overlap", **LEARN)
     x, lat = make_inputs((2, 3, 6, 5), "map", "overlap", 4)
     ref = ProjLeaky(backend="reference", **kwargs)
-    fused = ProjLeaky(backend="fused", **kwargs)
+    fused = ProjLeaky(backend="eager", **kwargs)
     compiled = torch.compile(fused, backend="aot_eager", fullgraph=True)
     out_r, g_r, _ = run_two_steps(ref, x, lat, True)
     out_c, g_c, _ = run_two_steps(compiled, x, lat, True)
@@ -475,9 +542,9 @@ def test_whole_module_compiles_with_fused_path():
 def test_compiled_inner_math(backend):
     """The compiled functional math (two graphs; a cold inductor compile of both
     takes about 25 s on a 2-core machine)."""
-    old = configure(compile=True, compile_backend=backend)
+    old = configure(compile_backend=backend)
     try:
-        assert_same(dict(beta=0.7, threshold=0.8, **LEARN), "map", True)
+        assert_same(dict(beta=0.7, threshold=0.8, **LEARN), "map", True, engine="compiled")
     finally:
         configure(**old)
 
@@ -485,16 +552,14 @@ def test_compiled_inner_math(backend):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device in this session")
 @pytest.mark.parametrize("backend", ["eager", "compiled", "triton"])
 @pytest.mark.parametrize("windows", ["quad", "overlap"])
-def test_cuda_matches_cpu_reference(windows, backend, monkeypatch):
-    if backend == "triton":
-        if not fused_mod.triton_available():
-            pytest.skip("triton not installed")
-        monkeypatch.setitem(fused_backend._SETTINGS, "triton", True)
-    monkeypatch.setitem(fused_backend._SETTINGS, "compile", backend == "compiled")
+def test_cuda_matches_cpu_reference(windows, backend):
+    if backend == "triton" and not fused_mod.triton_available():
+        pytest.skip("triton not installed")
     kwargs = dict(beta=0.7, threshold=0.8, windows=windows, **LEARN)
     x, lat = make_inputs((4, 8, 10, 9), "map", windows, 4)
     ref = ProjLeaky(backend="reference", **kwargs)
-    fused = ProjLeaky(backend="fused", **kwargs).cuda()
+    fused = ProjLeaky(backend=backend, **kwargs).cuda()
+    assert fused.resolved_backend("cuda") == backend
     out_r, g_r, _ = run_two_steps(ref, x, lat, True)
     out_f, g_f, _ = run_two_steps(fused, x.cuda(), lat.cuda(), True)
     for a, b in zip(out_r + list(g_r), out_f + list(g_f)):
@@ -504,7 +569,7 @@ def test_cuda_matches_cpu_reference(windows, backend, monkeypatch):
 @pytest.mark.parametrize("condense", ["or", "mean"])
 def test_bfloat16_close_to_float32(condense):
     kwargs = dict(beta=0.7, threshold=0.8, condense=condense, windows="overlap",
-                  backend="fused")
+                  backend="eager")
     x, lat = make_inputs((2, 3, 6, 5), "map", "overlap", 4)
     ref, fused = ProjLeaky(**kwargs), ProjLeaky(**kwargs).bfloat16()
     spk, mem = ref(x, lateral=lat)
@@ -536,7 +601,7 @@ def test_output_dtype_does_not_depend_on_the_path(windows, reset, name, dtypes):
                   spike_grad=SURROGATE_DTYPES[name])
     x = (torch.rand(2, 3, 6, 5) * 1.6).to(x_dtype)
     ref = ProjLeaky(backend="reference", **kwargs).to(state_dtype)
-    fused = ProjLeaky(backend="fused", **kwargs).to(state_dtype)
+    fused = ProjLeaky(backend="eager", **kwargs).to(state_dtype)
     ref.mem = torch.zeros(x.shape, dtype=state_dtype)
     fused.mem = torch.zeros(x.shape, dtype=state_dtype)
     for step in range(2):
@@ -565,16 +630,15 @@ import torch
 from snntorch import surrogate
 from snntorch_ms import ProjLeaky
 from snntorch_ms.functional import cut_windows
-from snntorch_ms.functional.fused import configure
 
 def run(kw, layout, triton):
-    configure(triton=triton)
     torch.manual_seed(0)
     x, lat = torch.rand(2, 3, 6, 5) * 1.5, torch.randn(2, 3, 6, 5)
     if layout == "stack":
         x, lat = cut_windows(x, kw["windows"], 4), cut_windows(lat, kw["windows"], 4)
     x.requires_grad_(); lat.requires_grad_()
-    n = ProjLeaky(backend="fused", **kw)
+    n = ProjLeaky(backend="triton" if triton else "eager", **kw)
+    assert n.resolved_backend("cpu") == ("triton" if triton else "eager")
     outs = []
     for t in range(2):
         outs += list(n(x * (1 + 0.3 * t), lateral=lat))
@@ -607,7 +671,7 @@ def test_triton_kernels_in_the_interpreter():
     import sys
     from pathlib import Path
 
-    env = dict(os.environ, TRITON_INTERPRET="1", SNNTORCH_MS_FUSED_COMPILE="0")
+    env = dict(os.environ, TRITON_INTERPRET="1")
     root = Path(__file__).resolve().parents[2]
     proc = subprocess.run([sys.executable, "-W", "ignore", "-c", TRITON_CHECK], env=env,
                           cwd=root, capture_output=True, text=True, timeout=300)

@@ -30,15 +30,15 @@ def assert_same_steps(a, b):
 @pytest.mark.parametrize("kwargs, shape", [
     (TWIN, (4, 5)),
     (dict(windows=None), (4, 5)),
-    (dict(windows=None, fused=True), (4, 5)),
+    (dict(windows=None, backend="eager"), (4, 5)),
     ({}, (2, 3, 8, 8)),
     ({}, (2, 3, 2, 2)),  # 1x1 windows: recomposing by reshape alone would be a view
-    (dict(fused=True), (2, 3, 2, 2)),
+    (dict(backend="eager"), (2, 3, 2, 2)),
     (dict(groups=2), (2, 1, 2, 2)),
     (dict(windows="overlap"), (2, 3, 7, 9)),
-    (dict(fused=True), (2, 3, 8, 8)),
+    (dict(backend="eager"), (2, 3, 8, 8)),
     ({}, (2, 4, 3, 4, 4)),
-    (dict(fused=True), (2, 4, 3, 4, 4)),
+    (dict(backend="eager"), (2, 4, 3, 4, 4)),
 ])
 def test_kept_state_is_never_a_view(kwargs, shape):
     lif = ProjLeaky(0.5, threshold=0.5, init_hidden=True, **kwargs)
@@ -70,7 +70,7 @@ def test_leading_parameters_are_leakys():
     names = list(inspect.signature(own).parameters)[1:len(LEAKY_PARAMS) + 1]
     assert names == LEAKY_PARAMS
     kinds = {n: p.kind for n, p in inspect.signature(own).parameters.items()}
-    for name in ("theta", "windows", "groups", "projection", "condense", "learn_theta", "fused"):
+    for name in ("theta", "windows", "groups", "projection", "condense", "learn_theta", "backend"):
         assert kinds[name] is inspect.Parameter.KEYWORD_ONLY, name
 
 
@@ -108,19 +108,7 @@ def test_leakys_positional_call_means_what_it_means_for_leaky():
     lif = ProjLeaky(0.9, 1.0, sg)  # raised "Could not infer dtype of function" in 0.1.0
     assert lif.spike_grad is sg and lif.theta.item() == 0.5
     assert ProjLeaky(0.9, 1.0, sg, False, True).init_hidden is True
-    assert ProjLeaky(0.9, fused=True, windows="overlap", theta=0.3).fused is True
-
-
-@pytest.mark.parametrize("args", [(0.5, 1.0, 0.5), (0.5, 1.0, torch.tensor(0.5)),
-                                  (0.5, 1.0, 0.5, "quad", 4)])
-def test_010_positional_theta_is_refused_not_reinterpreted(args):
-    with pytest.raises(TypeError, match="theta is keyword-only since 0.2.0"):
-        ProjLeaky(*args)
-
-
-def test_a_string_in_a_flag_is_refused():
-    with pytest.raises(TypeError, match="surrogate_disable must be a bool, got 'quad'"):
-        ProjLeaky(0.5, 1.0, None, "quad")
+    assert ProjLeaky(0.9, backend="eager", windows="overlap", theta=0.3).backend == "eager"
 
 
 # ---------------------------------------------------------------- beta / threshold shapes

@@ -53,7 +53,8 @@ which the reference path reads too. Three engines run the recursion:
   traced by a ``torch.compile``'d model;
 * :mod:`~snntorch_ms.functional.fused.triton`: hand-written Triton kernels, opt-in.
 
-:func:`configure` is the one switch between them (see
+A neuron's ``backend`` (``"eager"``, ``"compiled"``, ``"triton"``, or
+``"auto"``, which follows :func:`configure`) picks one of them (see
 :mod:`~snntorch_ms.functional.fused.backend`).
 
 Output dtypes are those of the reference path (snntorch.Leaky's rule): spikes
@@ -70,66 +71,21 @@ per-channel ``beta``, ``threshold``, ``theta``, learnable or not; a constant
 :func:`~snntorch_ms.functional.spec.recognise_surrogate`.
 Anything else (a callable projection, another surrogate, ``state_quant``,
 ``inhibition``, ``reset_delay=False``, a learnable ``graded_spikes_factor``)
-runs the reference path (see :class:`~snntorch_ms.ProjLeaky`'s ``backend=``).
+runs the reference path (``backend="auto"``; an explicit fused engine is an
+error there, see :class:`~snntorch_ms.ProjLeaky`'s ``backend=``).
 """
 
 from __future__ import annotations
-
-import warnings
-from typing import Optional
 
 import torch  # noqa: F401  (the doctests use it)
 
 from ..spec import recognise_surrogate, surrogate_derivative
 from .autograd import FusedWindowScan, fused_window_scan
-from .backend import compile_enabled, configure, settings, triton_available, triton_enabled
+from .backend import BACKENDS, backend_problem, configure, resolve, settings, triton_available
 from .config import FusedConfig, fused_unsupported
 
 __all__ = [
     "FusedConfig", "FusedWindowScan", "fused_window_scan", "fused_unsupported",
-    "recognise_surrogate", "surrogate_derivative", "configure", "settings",
-    "compile_enabled", "triton_enabled", "triton_available",
-    "set_fused_compile", "fused_compile_enabled",
+    "recognise_surrogate", "surrogate_derivative", "BACKENDS", "configure", "settings",
+    "resolve", "backend_problem", "triton_available",
 ]
-
-
-def set_fused_compile(enabled: Optional[bool] = None, backend: str = "inductor") -> None:
-    r"""Deprecated since 0.3.0: ``configure(compile=enabled, compile_backend=backend)``.
-
-    .. math::
-
-        \text{set\_fused\_compile}(e, b) \equiv \text{configure}(\text{compile}=e,
-        \text{compile\_backend}=b)
-
-    Example::
-
-        >>> import warnings
-        >>> with warnings.catch_warnings():
-        ...     warnings.simplefilter("ignore")
-        ...     set_fused_compile(None)
-    """
-    warnings.warn("set_fused_compile is deprecated since snntorch-ms 0.3.0: use "
-                  "snntorch_ms.functional.fused.configure(compile=..., compile_backend=...)",
-                  DeprecationWarning, stacklevel=2)
-    configure(compile=enabled, compile_backend=backend)
-
-
-def fused_compile_enabled(device) -> bool:
-    r"""Deprecated since 0.3.0: :func:`compile_enabled`.
-
-    .. math::
-
-        \text{fused\_compile\_enabled} \equiv \text{compile\_enabled}
-
-    Example::
-
-        >>> import warnings
-        >>> with warnings.catch_warnings():
-        ...     warnings.simplefilter("ignore")
-        ...     isinstance(fused_compile_enabled(torch.device("cpu")), bool)
-        True
-    """
-    warnings.warn("fused_compile_enabled is deprecated since snntorch-ms 0.3.0: use "
-                  "snntorch_ms.functional.fused.compile_enabled", DeprecationWarning,
-                  stacklevel=2)
-    return compile_enabled(device)

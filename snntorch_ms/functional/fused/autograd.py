@@ -10,8 +10,10 @@ from .config import FusedConfig, disjoint
 __all__ = ["FusedWindowScan", "fused_window_scan"]
 
 
-def _use_triton(cfg, x, lateral, *params) -> bool:
-    return backend.triton_enabled(x) and triton.supported(cfg, x, lateral, *params)
+def _use_triton(engine, cfg, x, lateral, *params) -> bool:
+    # while a model is compiled the pure math is traced instead
+    return (engine == "triton" and not torch.compiler.is_compiling()
+            and triton.supported(cfg, x, lateral, *params))
 
 
 def _sig(*tensors):
@@ -23,12 +25,14 @@ def _sig(*tensors):
 class FusedWindowScan(torch.autograd.Function):
     r"""One fused ProjLeaky time step with a hand-written backward.
 
-    ``forward(ctx, cfg, x, carried, lateral, beta, threshold, theta, gsf)``
+    ``forward(ctx, cfg, x, carried, lateral, beta, threshold, theta, gsf, engine)``
     returns ``(spk, mem)`` in the input's layout (map: recomposed spikes with
     ``cfg.condense`` and the last-window membrane map; stack: the stacks;
     single: one window). ``carried`` is the membrane carried into window 1;
     ``lateral`` is ``None`` or the input's shape; ``beta``, ``threshold``,
-    ``theta`` and ``gsf`` broadcast against one window. Saved for backward: the
+    ``theta`` and ``gsf`` broadcast against one window. ``engine`` is
+    ``"eager"`` (the default), ``"compiled"`` or ``"triton"`` (see
+    :func:`~snntorch_ms.functional.fused.backend.resolve`). Saved for backward: the
     membrane output when the windows are disjoint (it holds every :math:`U_p`),
     else the input, from which the window membranes are recomputed (see
     :mod:`snntorch_ms.functional.fused` for the recursion):
@@ -51,18 +55,18 @@ class FusedWindowScan(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, cfg, x, carried, lateral, beta, threshold, theta, gsf):
-        ctx.cfg = cfg
+    def forward(ctx, cfg, x, carried, lateral, beta, threshold, theta, gsf, engine="eager"):
+        ctx.cfg, ctx.engine = cfg, engine
         ctx.set_materialize_grads(False)
-        use_triton = _use_triton(cfg, x, lateral, beta, threshold, theta, gsf)
+        use_triton = _use_triton(engine, cfg, x, lateral, beta, threshold, theta, gsf)
         with torch.no_grad():
             if use_triton:
                 spk, mem = triton.triton_forward(cfg, x, carried, lateral, beta, threshold,
                                                  theta, gsf)
             else:
-                spk, mem = backend.run("fwd", cfg, _sig(x, carried, lateral, beta, threshold,
-                                                        theta),
-                                       x.device, x, carried, lateral, beta, threshold, theta, gsf)
+                spk, mem = backend.run("fwd", engine, cfg,
+                                       _sig(x, carried, lateral, beta, threshold, theta),
+                                       x, carried, lateral, beta, threshold, theta, gsf)
         ctx.saved_mem = disjoint(cfg) and not use_triton
         ctx.x_dtype = x.dtype
         ctx.save_for_backward(mem if ctx.saved_mem else x, carried, lateral, beta, threshold,
@@ -75,17 +79,18 @@ class FusedWindowScan(torch.autograd.Function):
         x, mem = (None, saved) if ctx.saved_mem else (saved, None)
         needs = tuple(bool(n) for n in ctx.needs_input_grad[1:7])
         if g_spk is None and g_mem is None or not any(needs):
-            return (None,) * 8
-        cfg = ctx.cfg
+            return (None,) * 9
+        cfg, engine = ctx.cfg, ctx.engine
         with torch.no_grad():
-            if mem is None and _use_triton(cfg, x, lateral, beta, threshold, theta, gsf):
+            if mem is None and _use_triton(engine, cfg, x, lateral, beta, threshold, theta,
+                                           gsf):
                 grads = triton.triton_backward(cfg, needs, x, carried, lateral, beta,
                                                threshold, theta, gsf, g_spk, g_mem)
             else:
-                grads = backend.run("bwd", cfg,
+                grads = backend.run("bwd", engine, cfg,
                                     (needs, g_spk is None, g_mem is None, mem is None,
                                      _sig(saved, carried, lateral, beta, threshold, theta)),
-                                    saved.device, needs, x, carried, lateral, beta, threshold,
+                                    needs, x, carried, lateral, beta, threshold,
                                     theta, gsf, g_spk, g_mem, mem)
         out = [None]
         for need, g, t in zip(needs, grads, (saved, carried, lateral, beta, threshold, theta)):
@@ -94,12 +99,14 @@ class FusedWindowScan(torch.autograd.Function):
             else:
                 dtype = ctx.x_dtype if t is saved else t.dtype
                 out.append(g.to(dtype).reshape(t.shape))
-        out.append(None)
+        out += [None, None]  # gsf, engine (autograd drops trailing Nones it was not given)
         return tuple(out)
 
 
-def fused_window_scan(cfg: FusedConfig, x, carried, lateral, beta, threshold, theta, gsf):
-    r"""Functional entry point of :class:`FusedWindowScan`: one fused time step.
+def fused_window_scan(cfg: FusedConfig, x, carried, lateral, beta, threshold, theta, gsf,
+                      engine: str = "eager"):
+    r"""Functional entry point of :class:`FusedWindowScan`: one fused time step on
+    ``engine`` (``"eager"``, ``"compiled"`` or ``"triton"``).
 
     Map layout: ``x`` ``[B, C, H, W]`` is cut into ``cfg.boxes``, scanned and
     recomposed; stack layout: ``x`` ``[B, g, ...]`` is scanned as it is; single:
@@ -121,4 +128,4 @@ def fused_window_scan(cfg: FusedConfig, x, carried, lateral, beta, threshold, th
         v if isinstance(v, torch.Tensor) else torch.tensor(v, dtype=x.dtype, device=x.device)
         for v in (beta, threshold, theta, gsf)
     )
-    return FusedWindowScan.apply(cfg, x, carried, lateral, beta, threshold, theta, gsf)
+    return FusedWindowScan.apply(cfg, x, carried, lateral, beta, threshold, theta, gsf, engine)

@@ -18,7 +18,7 @@ atomically; ``beta``/``threshold``/``theta`` gradients are reduced per program
 and added atomically per channel. Arithmetic is float32 in registers whatever
 the storage type.
 
-The kernels are opt-in (:func:`~snntorch_ms.functional.fused.configure`): they are
+The kernels are opt-in (``ProjLeaky(backend="triton")``): they are
 checked against the eager fused math here, but their speed against the compiled math has not been
 measured on a GPU yet.
 """
