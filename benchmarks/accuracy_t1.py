@@ -35,7 +35,7 @@ MAIN = {
     "leaky-T1": ("leaky", 1, {}, {}),
     "leaky-T4": ("leaky", 4, {}, {}),
     "proj-T1": ("proj", 1, {}, {}),
-    "proj-T1-fused": ("proj", 1, {"fused": True}, {}),
+    "proj-T1-eager": ("proj", 1, {"backend": "eager"}, {}),  # "proj-T1-fused" before 0.4.0
 }
 
 # ProjLeaky variants at T=1; each changes one choice of the default

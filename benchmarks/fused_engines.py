@@ -2,7 +2,7 @@
 backward, every engine measured in the same run, ratios against snntorch's Leaky.
 
     python benchmarks/fused_engines.py                    # CPU, float32
-    python benchmarks/fused_engines.py --compile          # + the compiled pure math
+    python benchmarks/fused_engines.py --compile          # + the 'compiled' engine
     python benchmarks/fused_engines.py --device cuda      # + Triton kernels on CUDA
     python benchmarks/fused_engines.py --json out.json
 
@@ -10,14 +10,19 @@ Rows:
 
 * ``leaky``: snntorch.Leaky (the baseline of every ratio);
 * ``reference``: ProjLeaky(backend="reference"), autograd over the pure functions;
-* ``eager``: the fused eager engine as it runs by default on the CPU;
-* ``eager-spec``: the same engine with its in-place fast paths off (the spec's
-  formulas only): what the fast paths buy;
-* ``pure-eager``: the pure fused math run without compiling: what the eager
-  engine's preallocated buffers buy;
-* ``pure-compiled`` (``--compile``): the pure math through torch.compile, the CUDA
-  default (a cold inductor compile on a CPU takes minutes);
-* ``triton`` (CUDA with triton): the hand-written kernels.
+* ``eager``: ProjLeaky(backend="eager"), the fused eager engine ("auto" on the CPU);
+* ``eager-spec`` (ablation): the same engine with its in-place fast paths off (the
+  spec's formulas only): what the fast paths buy;
+* ``pure-eager`` (ablation): the pure fused math run without compiling: what the
+  eager engine's preallocated buffers buy;
+* ``compiled`` (``--compile``): ProjLeaky(backend="compiled"), the pure math
+  through torch.compile, "auto" on CUDA (a cold inductor compile on a CPU takes
+  minutes);
+* ``triton`` (CUDA with triton): ProjLeaky(backend="triton"), the hand-written kernels.
+
+The engines are chosen through the neuron's ``backend``; the two ablation rows
+are no engine a user can choose, and swap the eager engine's functions for this
+benchmark only.
 
 Each row: warm-up iterations, then the median of ``--reps`` timed iterations of
 reset, ``spk, mem = neuron(x)``, ``spk.sum().backward()``; the rows run round-robin
@@ -43,7 +48,7 @@ import snntorch as snn  # noqa: E402
 from snntorch import surrogate  # noqa: E402
 
 from snntorch_ms import ProjLeaky  # noqa: E402
-from snntorch_ms.functional.fused import backend, configure, eager, pure  # noqa: E402
+from snntorch_ms.functional.fused import backend, eager, pure  # noqa: E402
 
 ENGINES = {
     "eager": None,
@@ -57,24 +62,22 @@ def make(row, windows):
     sg = surrogate.atan(alpha=2.0)
     if row == "leaky":
         return snn.Leaky(beta=0.5, threshold=1.0, spike_grad=sg)
-    return ProjLeaky(0.5, threshold=1.0, spike_grad=sg, windows=windows,
-                     backend="reference" if row == "reference" else "fused")
+    engine = "eager" if row in ENGINES else row
+    return ProjLeaky(0.5, threshold=1.0, spike_grad=sg, windows=windows, backend=engine)
 
 
-def settings_for(row):
-    """(configure keywords, engine table) of a row."""
+def engine_table(row):
+    """The eager engine's functions of a row (the ablations swap them)."""
     engines = {"fwd": (eager.forward, pure.forward), "bwd": (eager.backward, pure.backward)}
     if row in ("eager-spec", "pure-eager"):
         fwd, bwd = ENGINES[row]
         engines = {"fwd": (fwd, fwd), "bwd": (bwd, bwd)}
-    conf = dict(compile=row == "pure-compiled", triton=row == "triton")
-    return conf, engines
+    return engines
 
 
 def time_row(row, neuron, x0, device):
-    conf, engines = settings_for(row)
-    old, old_engines = configure(**conf), backend._ENGINES
-    backend._ENGINES = engines
+    old_engines = backend._ENGINES
+    backend._ENGINES = engine_table(row)
     try:
         x = x0.clone().requires_grad_()
         neuron.mem = torch.zeros(0, device=device)
@@ -88,7 +91,6 @@ def time_row(row, neuron, x0, device):
         return time.perf_counter() - start
     finally:
         backend._ENGINES = old_engines
-        configure(**old)
 
 
 def main(argv=None):
@@ -99,14 +101,14 @@ def main(argv=None):
     p.add_argument("--reps", type=int, default=20)
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--compile", action="store_true", help="add the compiled pure math")
+    p.add_argument("--compile", action="store_true", help="add the 'compiled' engine")
     p.add_argument("--json", type=Path)
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     rows = ["leaky", "reference", "eager", "eager-spec", "pure-eager"]
     if args.compile or device.type == "cuda":
-        rows.append("pure-compiled")
+        rows.append("compiled")
     if device.type == "cuda" and backend.triton_available():
         rows.append("triton")
     torch.manual_seed(0)

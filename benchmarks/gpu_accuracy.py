@@ -35,11 +35,12 @@ synchronisation per epoch instead of one per step), evaluation uses batches of 1
 and the optimizer uses its fused CUDA implementation (same algorithm) when available.
 
 ProjLeaky runs on its fused path (same results as the reference path to float
-tolerance): with the hand-written Triton kernels when a check at the start of the
+tolerance), on the engine ``--backend`` names (its ``backend`` setting; default
+``triton``): the hand-written Triton kernels when a check at the start of the
 training finds them compiling and agreeing with the eager fused math on a copy of its
 network (Triton's JIT compile takes seconds and lands in its on-disk cache), else
-with the eager fused math; the result says which, and why. No worker runs a cold
-``torch.compile``: none is used (``--proj-path fused-compiled`` would, after the
+``eager``; the result says which, and why. No worker runs a cold
+``torch.compile``: none is used (``--backend compiled`` would, after the
 driver has compiled the graphs once into inductor's cache). On CUDA the second step
 of every training runs under ``torch.cuda.set_sync_debug_mode("warn")``: whatever
 synchronises the host with the card shows in the result's ``warnings``.
@@ -305,18 +306,13 @@ def make_optimizer(c, model, cuda: bool):
     return _make_optimizer(c, model), "default"
 
 
-def set_proj_path(model, path: str):
-    """Put every ProjLeaky of ``model`` on ``path``; returns a description."""
-    from snntorch_ms.fused import configure, use_fused
+def set_proj_backend(model, backend: str):
+    """Set ``backend`` on every ProjLeaky of ``model``; returns it (the record's
+    ``proj_backend``)."""
+    from snntorch_ms.utils import set_backend
 
-    if path == "reference":
-        use_fused(model, enabled=False)  # the default is fused since 0.3.0
-        return "ProjLeaky reference path"
-    use_fused(model)
-    configure(compile=path == "fused-compiled")
-    configure(triton=path == "triton")
-    return {"fused-eager": "fused path, eager math", "fused-compiled": "fused path, compiled math",
-            "triton": "fused path, Triton kernels"}[path]
+    set_backend(model, backend)
+    return backend
 
 
 def append_jsonl(path: Path, record: dict):
@@ -412,13 +408,13 @@ def train_gpu(spec, args, device, record, progress, np, torch, F, data_mod, trai
     model = build_from_config(c).to(device)
     path = None
     if c.neuron == "proj":
-        choice = args.proj_path
-        if choice == "auto":
+        choice = args.backend
+        if choice == "triton":
             ok, why = triton_check(model, device, bs=int(c.batch_size), eval_batch=args.eval_batch,
                                    last=n_train % int(c.batch_size))
-            choice = "triton" if ok else "fused-eager"
-            record["proj_path_check"] = why
-        path = set_proj_path(model, choice)
+            choice = "triton" if ok else "eager"
+            record["proj_backend_check"] = why
+        path = set_proj_backend(model, choice)
     optimizer, opt_impl = make_optimizer(c, model, cuda)
     bs = int(c.batch_size)
     steps_per_epoch = math.ceil(n_train / bs)
@@ -427,7 +423,7 @@ def train_gpu(spec, args, device, record, progress, np, torch, F, data_mod, trai
     amp = cuda and c.amp
     autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if amp else contextlib.nullcontext
     n_params = sum(p.numel() for p in model.parameters())
-    record.update(config=c.to_dict(), proj_path=path, optimizer_impl=opt_impl, parameters=n_params,
+    record.update(config=c.to_dict(), proj_backend=path, optimizer_impl=opt_impl, parameters=n_params,
                   train_images=n_train, test_images=n_test, data_load_s=load_s, amp_bf16=amp)
     print(f"{spec['run']}: {c.model} {c.neuron} T={c.timesteps} seed {c.seed}, {n_params / 1e6:.2f} M "
           f"parameters, {n_train}/{n_test} images, {c.epochs} epochs of {steps_per_epoch} steps, "
@@ -567,7 +563,7 @@ def run_cli(spec, args, device):
             "ann_energy_j", "energy_ratio", "firing_rates", "config", "parameters")
     res = {k: m.get(k) for k in keep}
     res.update(train_s=m["timing"]["train_s"], epoch_mean_s=m["timing"]["epoch_mean_s"],
-               proj_path="CLI", via="cli")
+               proj_backend="CLI", via="cli")
     return res
 
 
@@ -583,20 +579,19 @@ def triton_check(model, device, bs: int, eval_batch: int, last: int) -> tuple:
     import torch
 
     from snntorch_ms.functional.fused import triton_available
-    from snntorch_ms.fused import configure, use_fused
+    from snntorch_ms.utils import set_backend
 
     if device.type != "cuda" or not triton_available():
         return False, "no CUDA device or no Triton: eager fused math"
     t0 = time.time()
     try:
-        net = use_fused(copy.deepcopy(model)).train()
+        net = copy.deepcopy(model).train()
         g = torch.Generator(device=device).manual_seed(0)
         x = torch.randn(bs, 1, 28, 28, device=device, generator=g)
         y = torch.arange(bs, device=device) % 10
         res = []
         for triton in (False, True):
-            configure(compile=False)
-            configure(triton=triton)
+            set_backend(net, "triton" if triton else "eager")
             net.zero_grad(set_to_none=True)
             with torch.autocast("cuda", dtype=torch.bfloat16):
                 logits = net(x)
@@ -612,9 +607,6 @@ def triton_check(model, device, bs: int, eval_batch: int, last: int) -> tuple:
         torch.cuda.synchronize()
     except Exception as err:  # a kernel that does not compile: the eager fused math
         return False, f"Triton FAILED ({type(err).__name__}: {err})"[:800]
-    finally:
-        configure(triton=None)
-        configure(compile=None)
     (l0, g0), (l1, g1) = res
     cos = [float(torch.nn.functional.cosine_similarity(a.flatten(), b.flatten(), 0))
            for a, b in ((l0, l1), (g0, g1))]
@@ -625,24 +617,23 @@ def triton_check(model, device, bs: int, eval_batch: int, last: int) -> tuple:
 
 
 def warm_inductor(args):
-    """For --proj-path fused-compiled: compile once here, so that workers load the graphs."""
+    """For --backend compiled: compile once here, so that workers load the graphs."""
     import torch
 
-    from snntorch_ms.fused import configure, use_fused
     from snntorch_ms.models import build_model
+    from snntorch_ms.utils import set_backend
 
     models = sorted({s["model"] for s in all_specs(args).values() if s["neuron"] == "proj"})
     dev = "cuda" if args.device == "cuda" else "cpu"
     for name in models:
-        net = use_fused(build_model(name, "proj", num_classes=10, in_channels=1, image_size=28).to(dev))
-        configure(compile=True)
+        net = set_backend(build_model(name, "proj", num_classes=10, in_channels=1,
+                                      image_size=28).to(dev), "compiled")
         for b in (args.batch_size or 128, 60000 % (args.batch_size or 128) or 1):
             with torch.autocast(dev, dtype=torch.bfloat16, enabled=dev == "cuda"):
                 out = net(torch.randn(b, 1, 28, 28, device=dev))
             out.float().sum().backward()
         with torch.no_grad():
             net.eval()(torch.randn(args.eval_batch, 1, 28, 28, device=dev))
-        configure(compile=None)
 
 
 def table(records, out_md: Path, header: str, order=(), epochs=None):
@@ -668,7 +659,7 @@ def table(records, out_md: Path, header: str, order=(), epochs=None):
             "status": sorted({r["status"] if r["status"] != "partial"
                               else f"partial ({r.get('epochs')} ep)" for r in runs}),
             "model": runs[0]["model"], "neuron": runs[0]["neuron"], "T": runs[0]["timesteps"],
-            "path": runs[0].get("proj_path"),
+            "path": runs[0].get("proj_backend", runs[0].get("proj_path")),
             "epochs": next((r["config"]["epochs"] for r in runs if r.get("config")), None),
         }
     lines = [header, "",
@@ -719,11 +710,11 @@ def driver(args):
     pending = sorted(specs, key=lambda k: (specs[k]["model"] != "cnn-mixer",
                                            -int(specs[k].get("timesteps", 1)),
                                            specs[k]["neuron"] != "proj"))
-    # with --proj-path fused-compiled, ProjLeaky workers wait for the driver to compile
+    # with --backend compiled, ProjLeaky workers wait for the driver to compile
     # the graphs once (they then load them from inductor's cache); the rest start now.
-    # With auto, each ProjLeaky worker checks the Triton kernels on its own network.
+    # With triton, each ProjLeaky worker checks the Triton kernels on its own network.
     needs_path = ({k for k, s in specs.items() if s["neuron"] == "proj" and not s.get("cli_args")}
-                  if args.proj_path == "fused-compiled" else set())
+                  if args.backend == "compiled" else set())
     running = {}
     path_decided = not needs_path
     proj_note = None
@@ -732,7 +723,7 @@ def driver(args):
         spec = dict(specs[name], run=name)
         cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(spec),
                "--results", str(results), "--progress", str(work / f"{name}.progress.json"),
-               "--device", args.device, "--threads", str(args.threads), "--proj-path", args.proj_path,
+               "--device", args.device, "--threads", str(args.threads), "--backend", args.backend,
                "--eval-batch", str(args.eval_batch), "--energy-images", str(args.energy_images),
                "--recipe", args.recipe]
         if args.data:
@@ -788,10 +779,10 @@ def driver(args):
         t_path = time.time()
         try:
             warm_inductor(args)
-            proj_note = "proj path fused-compiled (inductor's cache filled by the driver)"
+            proj_note = "proj backend compiled (inductor's cache filled by the driver)"
         except Exception as err:
-            args.proj_path = "fused-eager"
-            proj_note = f"proj path fused-eager: compiling failed ({type(err).__name__}: {err})"[:600]
+            args.backend = "eager"
+            proj_note = f"proj backend eager: compiling failed ({type(err).__name__}: {err})"[:600]
             traceback.print_exc()
         path_decided = True
         print(f"[{time.time() - t0:6.1f} s] {proj_note} ({time.time() - t_path:.1f} s)", flush=True)
@@ -861,11 +852,10 @@ def estimate(args):
     import torch
     from torch.utils._python_dispatch import TorchDispatchMode
 
-    from snntorch_ms.fused import configure, use_fused
     from snntorch_ms.train import build_from_config
+    from snntorch_ms.utils import set_backend
 
     torch.set_num_threads(1)
-    configure(compile=False)
     skip = {"empty", "empty_like", "empty_strided", "detach", "alias", "lift_fresh", "t",
             "_unsafe_view", "expand", "view", "as_strided", "new_empty", "new_empty_strided",
             "promote_types"}  # a dtype computation, no kernel
@@ -916,7 +906,7 @@ def estimate(args):
         c = make_config(spec, args)
         model = build_from_config(c)
         if c.neuron == "proj":
-            use_fused(model)
+            set_backend(model, "eager")
         macs = [0]
 
         def hook(mod, inp, out):
@@ -935,14 +925,14 @@ def estimate(args):
         small_spec = dict(spec, model_kwargs=dict(spec.get("model_kwargs") or {}, **minimal[c.model]))
         small = build_from_config(make_config(small_spec, args))
         if c.neuron == "proj":
-            use_fused(small)
+            set_backend(small, "eager")
         host_small_ms = timed(small)
         ops_small, _ = count(small, 1)
         us_op = host_small_ms * 1e3 / max(1, ops_small)
         # (ProjLeaky on its Triton path cannot be counted here: Triton's CPU interpreter
         # runs torch ops of its own around every kernel; its count lies between ReLU's
         # and the eager fused math's)
-        paths = {"fused-eager" if c.neuron == "proj" else "-": (ops, ops_eval)}
+        paths = {"eager" if c.neuron == "proj" else "-": (ops, ops_eval)}
         steps = c.epochs * math.ceil(60000 / c.batch_size)
         eval_batches = c.epochs * math.ceil(10000 / args.eval_batch)
         flops = 6 * macs[0] * c.batch_size  # forward 2 FLOP per MAC, backward ~2x forward
@@ -960,7 +950,7 @@ def estimate(args):
                        train_s=steps * step_ms / 1e3 + eval_s,
                        gpu_busy_s=steps * dev_ms / 1e3 + eval_batches * ev_dev / 1e3)
             rows.append(row)
-            if path in ("-", "fused-eager"):
+            if path in ("-", "eager"):
                 seen[key] = {k: v for k, v in row.items() if k != "run"}
             print(f"{key:<17}{path:<12} T={c.timesteps} {macs[0] / 1e6:6.1f} MMAC/img {n_ops:5d} ops/step  "
                   f"CPU minimal {host_small_ms:6.1f} ms/step ({us_op:4.1f} us/op)  H200: host "
@@ -979,7 +969,7 @@ def estimate(args):
                 "longest_training_s": longest, "longest": max(alone, key=alone.get),
                 "gpu_busy_sum_s": busy, "wall_estimate_s": args.startup_s + max(longest, busy)}
 
-    sums = [summary("fused-eager", 1.0), summary("fused-eager", 0.5)]
+    sums = [summary("eager", 1.0), summary("eager", 0.5)]
     for s in sums:
         print(f"# host x{s['host_scale'] * args.host_factor:g}: {s['trainings']} trainings; longest alone "
               f"{s['longest_training_s']:.0f} s ({s['longest']}); device busy summed "
@@ -1064,10 +1054,10 @@ def main(argv=None):
                    help="seconds until the driver stops what still runs and writes the table")
     p.add_argument("--jobs", type=int, default=0, help="trainings at a time (0: all at once)")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads per training")
-    p.add_argument("--proj-path", default="auto",
-                   choices=["auto", "triton", "fused-eager", "fused-compiled", "reference"],
-                   help="ProjLeaky's path (auto: Triton if the driver's check passes, else "
-                        "the eager fused math)")
+    p.add_argument("--backend", default="triton",
+                   choices=["auto", "reference", "eager", "compiled", "triton"],
+                   help="ProjLeaky's backend setting (default triton: when each worker's "
+                        "check of the kernels passes, else eager)")
     p.add_argument("--recipe", default="basic", help="the CLI's --recipe (default basic)")
     p.add_argument("--epochs", type=int, default=None, help="default: the recipe's (10)")
     p.add_argument("--batch-size", type=int, default=None, help="default: the recipe's (128)")

@@ -8,8 +8,9 @@ the CPU, in float32 and bfloat16: what the test suite's CUDA tests do not cover
 Every case is a result, never the end of the run: a Triton kernel or a
 ``torch.compile`` that fails is recorded with its error and the next case runs.
 
-Cases (neuron level): path (``eager``: fused path, eager math; ``compiled``:
-fused math under ``torch.compile``; ``triton``: the hand-written Triton kernels)
+Cases (neuron level): path, a value of ProjLeaky's ``backend`` (``eager``: the
+fused path on eager math; ``compiled``: its math under ``torch.compile``;
+``triton``: the hand-written Triton kernels)
 x dtype (float32, bfloat16) x windows (quad, overlap), two time steps with a
 lateral membrane and learnable beta / threshold / theta, as in the suite.
 
@@ -21,7 +22,7 @@ lateral membrane and learnable beta / threshold / theta, as in the suite.
   than 0.05; the input gradient must point the same way (cosine >= 0.95).
 
 Network level: the ConvNet (map layout) and a small CNN mixer (stack layout,
-lateral) on the device with every ProjLeaky on the fused path, against the same
+lateral) on the device with every ProjLeaky on that backend, against the same
 network on the reference path, one forward and backward under bf16 autocast
 (CUDA) or float32 (CPU): logits and weight gradients compared by cosine.
 """
@@ -42,8 +43,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from snntorch_ms import ProjLeaky  # noqa: E402
-from snntorch_ms.functional import fused as fused_mod  # noqa: E402
-from snntorch_ms.functional.fused import configure, triton_enabled  # noqa: E402
+from snntorch_ms.functional.fused import configure  # noqa: E402
 
 LEARN = dict(learn_beta=True, learn_threshold=True, learn_theta=True)
 
@@ -65,6 +65,20 @@ def two_steps(neuron, x, lat):
                                                      for g in grads]
 
 
+def runs(neuron, path, device):
+    """None when ``neuron`` runs ``path`` on ``device``, else a skipped result."""
+    try:
+        neuron.resolved_backend(device)
+    except ValueError as err:  # e.g. the Triton kernels on the CPU without the interpreter
+        return {"status": "skipped", "why": str(err)[:300]}
+    return None
+
+
+def compile_failed(caught) -> bool:
+    """Whether the 'compiled' engine fell back to the eager math (it warns once)."""
+    return any("torch.compile failed" in str(w.message) for w in caught)
+
+
 def cosine(a, b):
     a, b = a.flatten().double(), b.flatten().double()
     den = a.norm() * b.norm()
@@ -79,21 +93,22 @@ def neuron_case(path, dtype, windows, device, args):
     lat = torch.randn(*shape).to(dtype)
     ref = ProjLeaky(backend="reference", **kwargs)
     out_r, g_r = two_steps(ref, x.float(), lat.float())  # bf16-rounded input, float32 math
-    fused = ProjLeaky(fused=True, **kwargs).to(device)
-    fused.load_state_dict(ref.state_dict())
-    configure(compile=path == "compiled", compile_backend=args.compile_backend)
-    configure(triton=path == "triton")
     try:
-        if path == "triton" and not triton_enabled(x.to(device)):
-            return {"status": "skipped", "why": "Triton kernels not available for this device"}
-        failed_before = len(fused_mod.backend._COMPILE_FAILED)
+        fused = ProjLeaky(backend=path, **kwargs).to(device)
+    except ImportError as err:  # triton missing
+        return {"status": "skipped", "why": str(err)[:300]}
+    fused.load_state_dict(ref.state_dict())
+    skipped = runs(fused, path, device)
+    if skipped:
+        return skipped
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         out_f, g_f = two_steps(fused, x.to(device), lat.to(device))
-        if path == "compiled" and len(fused_mod.backend._COMPILE_FAILED) > failed_before:
-            return {"status": "FAIL", "why": "torch.compile failed; the fused path fell back "
-                                             "to the eager math (see warnings)"}
-    finally:
-        configure(compile=None)
-        configure(triton=None)
+    for w in caught:  # into the case's record too
+        warnings.warn(w.message, w.category)
+    if compile_failed(caught):
+        return {"status": "FAIL", "why": "torch.compile failed; the fused path fell back "
+                                         "to the eager math (see warnings)"}
     res = {"max_abs_out": max(float((a - b).abs().max()) for a, b in zip(out_r, out_f)),
            "max_abs_grad": max(float((a - b).abs().max()) for a, b in zip(g_r, g_f)
                                if a is not None and b is not None)}
@@ -115,33 +130,35 @@ def neuron_case(path, dtype, windows, device, args):
 
 def network_case(model_name, path, device, args):
     from snntorch_ms.models import build_model
-    from snntorch_ms.fused import use_fused
+    from snntorch_ms.utils import set_backend
 
     size = dict(args.net_kwargs.get(model_name, {}))
     torch.manual_seed(0)
     ref = build_model(model_name, "proj", num_classes=10, in_channels=1, image_size=28, **size)
     net = build_model(model_name, "proj", num_classes=10, in_channels=1, image_size=28, **size)
     net.load_state_dict(ref.state_dict())
-    ref = use_fused(ref.to(device).train(), enabled=False)  # the reference path
-    net = use_fused(net.to(device).train())
+    ref = set_backend(ref.to(device).train(), "reference")
+    net = net.to(device).train()  # "auto": the process-wide default set below
     x = torch.randn(args.net_batch, 1, 28, 28, device=device)
     y = torch.arange(args.net_batch, device=device) % 10
     amp = device.type == "cuda"
-    outs = []
-    for model, fused_path in ((ref, None), (net, path)):
-        configure(compile=fused_path == "compiled", compile_backend=args.compile_backend)
-        configure(triton=fused_path == "triton")
-        try:
-            if fused_path == "triton" and not triton_enabled(x):
-                return {"status": "skipped", "why": "Triton kernels not available for this device"}
+    # every neuron that can run `path` on this device runs it, the others "auto"'s rule
+    old = configure(backend=path)
+    try:
+        engines = {m.resolved_backend(device) for m in net.modules() if isinstance(m, ProjLeaky)}
+        if path not in engines:
+            return {"status": "skipped", "why": f"no neuron of {model_name} runs {path!r} on "
+                                                f"{device.type}: {sorted(engines)}"}
+        outs = []
+        for model in (ref, net):
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
                 logits = model(x)
             torch.nn.functional.cross_entropy(logits.float(), y).backward()
-        finally:
-            configure(compile=None)
-            configure(triton=None)
-        grads = torch.cat([p.grad.flatten().float() for p in model.parameters() if p.grad is not None])
-        outs.append((logits.detach().float().cpu(), grads.cpu()))
+            grads = torch.cat([p.grad.flatten().float() for p in model.parameters()
+                               if p.grad is not None])
+            outs.append((logits.detach().float().cpu(), grads.cpu()))
+    finally:
+        configure(**old)
     (l_r, g_r), (l_f, g_f) = outs
     res = {"logits_cosine": cosine(l_r, l_f), "grad_cosine": cosine(g_r, g_f),
            "argmax_agree": float((l_r.argmax(1) == l_f.argmax(1)).float().mean()),
@@ -172,6 +189,7 @@ def main(argv=None):
     args.net_kwargs = {"convnet": {"width": 0.25} if args.tiny else {},
                        "cnn-mixer": {"dims": (8, 16, 16, 16) if args.tiny else (16, 32, 64, 128),
                                      "depths": (1, 1, 1, 1) if args.tiny else (1, 1, 2, 1)}}
+    configure(compile_backend=args.compile_backend)
     machine = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
     print(f"# fused-path parity on {device} ({machine}), torch {torch.__version__}, "
           f"TRITON_INTERPRET={os.environ.get('TRITON_INTERPRET', '0')}", flush=True)

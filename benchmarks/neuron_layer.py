@@ -1,13 +1,14 @@
 """Benchmark (a): one neuron layer, forward + backward, on the same input and surrogate.
 
-snntorch ``Leaky`` against ``ProjLeaky`` (quad, 4 windows, sincos, atan) on its
-default (reference) path and on its fused path, all measured in the same run;
-ratios are against Leaky.
+snntorch ``Leaky`` against ``ProjLeaky`` (quad, 4 windows, sincos, atan) on the
+engines named by ``--backends`` (values of its ``backend`` setting; default: the
+reference path and ``"auto"``), all measured in the same run; ratios are against
+Leaky.
 
     python benchmarks/neuron_layer.py                      # CPU, float32, eager
     python benchmarks/neuron_layer.py --device cuda --dtype bfloat16
     python benchmarks/neuron_layer.py --compile            # torch.compile every module
-    python benchmarks/neuron_layer.py --fused-compile      # + fused rows: eager / compiled math
+    python benchmarks/neuron_layer.py --backends reference eager compiled   # one row each
     python benchmarks/neuron_layer.py --json out.json
 
 Each iteration: reset the state, ``spk, mem = neuron(x)``, ``spk.sum().backward()``
@@ -35,15 +36,16 @@ import snntorch as snn  # noqa: E402
 from snntorch import surrogate  # noqa: E402
 
 from snntorch_ms import ProjLeaky  # noqa: E402
-from snntorch_ms.functional.fused import configure, triton_enabled  # noqa: E402
+from snntorch_ms.functional.fused import BACKENDS, configure  # noqa: E402
 
 
 def make(kind: str, lateral: bool):
+    """``"leaky"``, or ``"proj-<backend>"``: a ProjLeaky with that ``backend``."""
     sg = surrogate.atan(alpha=2.0)
     if kind == "leaky":
         return snn.Leaky(beta=0.5, threshold=1.0, spike_grad=sg)
     return ProjLeaky(beta=0.5, threshold=1.0, theta=0.5, windows="quad", groups=4,
-                     projection="sincos", spike_grad=sg, fused=kind.startswith("fused"))
+                     projection="sincos", spike_grad=sg, backend=kind[len("proj-"):])
 
 
 def sync(device):
@@ -57,13 +59,9 @@ def setup(kind, args, device, dtype):
     neuron = make(kind, args.lateral).to(device)
     x = (torch.randn(*args.shape, device=device) + 0.5).to(dtype).requires_grad_()
     lat = torch.randn(*args.shape, device=device, dtype=dtype) if args.lateral else None
-    compiled_math = {"fused-compiled-math": True, "fused-eager-math": False}.get(kind)
-    triton = kind == "fused-triton"
-    fn = torch.compile(neuron, backend=args.backend) if args.compile else neuron
+    fn = torch.compile(neuron, backend=args.compile_backend) if args.compile else neuron
 
     def step():
-        configure(compile=compiled_math, compile_backend=args.fused_backend)
-        configure(triton=triton)
         neuron.reset_mem()
         if lat is not None and kind != "leaky":
             spk, _ = fn(x, lateral=lat)
@@ -71,28 +69,13 @@ def setup(kind, args, device, dtype):
             spk, _ = fn(x)
         spk.sum().backward()
         x.grad = None
-        configure(compile=None)
-        configure(triton=None)
 
     def ran():
-        """What this row actually runs (a compile failure falls back to eager math)."""
+        """What this row runs: the engine the neuron resolved (a compile failure
+        falls back to the eager math with a warning, kept in the row's warnings)."""
         if kind == "leaky":
             return "snntorch Leaky"
-        if kind == "proj-reference":
-            return "ProjLeaky reference path"
-        if triton:
-            configure(triton=True)
-            on = triton_enabled(x)
-            configure(triton=None)
-            return "Triton kernels" if on else "eager fused math (Triton off for this device)"
-        from snntorch_ms.functional import fused as fused_mod
-
-        configure(compile=compiled_math)
-        on = fused_mod.compile_enabled(device)
-        configure(compile=None)
-        if on and fused_mod.backend._COMPILE_FAILED:  # _run fell back to the eager math
-            return "eager fused math (torch.compile FAILED, see warnings)"
-        return f"compiled fused math ({args.fused_backend})" if on else "eager fused math"
+        return f"ProjLeaky engine {neuron.resolved_backend(device)!r}"
 
     return step, ran
 
@@ -149,16 +132,12 @@ def main(argv=None):
     p.add_argument("--reps", type=int, default=20)
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--compile", action="store_true", help="torch.compile every module")
-    p.add_argument("--backend", default="inductor", help="torch.compile backend for --compile")
-    p.add_argument("--fused-compile", action="store_true",
-                   help="add rows: fused path with its inner math compiled and with it eager "
-                        "(configure(compile=...); the plain 'fused' row uses the default: compiled "
-                        "on CUDA, eager on the CPU)")
-    p.add_argument("--fused-backend", default="inductor",
-                   help="torch.compile backend of the compiled fused math (default inductor; "
-                        "aot_eager for a quick dry run)")
-    p.add_argument("--triton", action="store_true",
-                   help="add a row: fused path on the hand-written Triton kernels (CUDA)")
+    p.add_argument("--backends", nargs="+", default=["reference", "auto"], choices=BACKENDS,
+                   help="one ProjLeaky row per value of its backend setting (default: "
+                        "reference auto; 'auto' is eager on the CPU, compiled on CUDA)")
+    p.add_argument("--compile-backend", default="inductor",
+                   help="torch.compile backend for --compile and for the 'compiled' engine "
+                        "(default inductor; aot_eager for a quick dry run)")
     p.add_argument("--lateral", action="store_true", help="feed ProjLeaky a lateral membrane")
     p.add_argument("--threads", type=int, default=None,
                    help="torch.set_num_threads; default 1 on the CPU (stable on a shared "
@@ -171,11 +150,8 @@ def main(argv=None):
         torch.set_num_threads(threads)
     dtype = getattr(torch, args.dtype)
 
-    kinds = ["leaky", "proj-reference", "fused"]
-    if args.fused_compile:
-        kinds += ["fused-eager-math", "fused-compiled-math"]
-    if args.triton:
-        kinds.append("fused-triton")
+    configure(compile_backend=args.compile_backend)
+    kinds = ["leaky"] + [f"proj-{b}" for b in dict.fromkeys(args.backends)]
     rows = bench(kinds, args, device, dtype)
     base = rows[0]["ms"]
     for r in rows:

@@ -1,14 +1,13 @@
 """Benchmark (b): one training step of ResNet-19 and of the CNN spiking mixer, T=1,
-with ProjLeaky (reference path and fused path), snntorch Leaky and ReLU.
+with ProjLeaky (on the engines of its ``backend`` setting), snntorch Leaky and ReLU.
 
-Neurons: ``relu``, ``leaky`` (snntorch), ``proj`` (ProjLeaky, reference path),
-``fused`` (the fused path with its default math: compiled on CUDA, eager on the
-CPU, or as ``--fused-compile`` says), ``fused-eager`` (fused path, eager math),
-``fused-triton`` (fused path on the hand-written Triton kernels; CUDA).
+Neurons: ``relu``, ``leaky`` (snntorch), and ``proj-<backend>``: ProjLeaky with
+that ``backend`` (``proj-reference``, ``proj-auto``: eager on the CPU, compiled on
+CUDA; ``proj-eager``, ``proj-compiled``, ``proj-triton``: CUDA).
 
     python benchmarks/train_step.py                          # CPU defaults: batch 8, 3 steps
     python benchmarks/train_step.py --device cuda            # batch 128, bf16 autocast
-    python benchmarks/train_step.py --models resnet19 --neurons relu fused --json out.json
+    python benchmarks/train_step.py --models resnet19 --neurons relu proj-auto --json out.json
 
 One step: forward on random CIFAR-shaped data, cross-entropy, backward, SGD
 (momentum 0.9) update; the model resets its neurons at the start of every
@@ -49,8 +48,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a clean clone without installing
 MODELS = ("resnet19", "cnn-mixer")
-NEURONS = ("relu", "leaky", "proj", "fused")
-ALL_NEURONS = NEURONS + ("fused-eager", "fused-triton")
+NEURONS = ("relu", "leaky", "proj-reference", "proj-auto")
+ALL_NEURONS = NEURONS + ("proj-eager", "proj-compiled", "proj-triton")
 
 
 def build(args, model_name, neuron_name, device):
@@ -58,20 +57,17 @@ def build(args, model_name, neuron_name, device):
     import torch
     import torch.nn.functional as F
 
-    from snntorch_ms.fused import configure, use_fused
+    from snntorch_ms.functional.fused import configure
     from snntorch_ms.models import build_model
+    from snntorch_ms.utils import set_backend
 
     torch.manual_seed(0)
-    fused = neuron_name.startswith("fused")
-    neuron = "proj" if fused else neuron_name
+    neuron = "proj" if neuron_name.startswith("proj-") else neuron_name
     model = build_model(model_name, neuron=neuron, num_classes=10, in_channels=3,
                         image_size=32, timesteps=1, **model_kwargs(args)).to(device)
-    # the fused settings are process-wide: each step sets its own and restores them
-    compiled = {"fused": None if args.fused_compile is None else args.fused_compile == "on",
-                "fused-eager": False, "fused-triton": False}.get(neuron_name)
-    triton = neuron_name == "fused-triton"
-    # "proj" is the reference path (the default is fused since 0.3.0)
-    use_fused(model, enabled=fused)
+    if neuron == "proj":
+        set_backend(model, neuron_name[len("proj-"):])
+        configure(compile_backend=args.compile_backend)
     model.train()
     step_model = torch.compile(model) if args.compile else model
     opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
@@ -80,17 +76,11 @@ def build(args, model_name, neuron_name, device):
     amp = device.type == "cuda" and not args.no_amp
 
     def step():
-        if fused:
-            configure(compile=compiled, compile_backend=args.fused_backend)
-            configure(triton=triton)
         opt.zero_grad(set_to_none=True)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
             loss = F.cross_entropy(step_model(x), y)
         loss.backward()
         opt.step()
-        if fused:
-            configure(compile=None)
-            configure(triton=None)
 
     return step, amp
 
@@ -110,27 +100,14 @@ def model_kwargs(args) -> dict:
 
 
 def ran(args, neuron_name, device) -> str:
-    """What a configuration actually runs (a failed compile falls back to eager math)."""
-    import torch
+    """What a configuration runs: for ProjLeaky, the engine its ``backend`` resolves
+    to on this device (a failed compile falls back to the eager math with a warning)."""
+    if not neuron_name.startswith("proj-"):
+        return {"relu": "ReLU", "leaky": "snntorch Leaky"}[neuron_name]
+    from snntorch_ms import ProjLeaky
 
-    from snntorch_ms.functional import fused as fused_mod
-    from snntorch_ms.functional.fused import configure, triton_enabled
-
-    if not neuron_name.startswith("fused"):
-        return {"relu": "ReLU", "leaky": "snntorch Leaky", "proj": "ProjLeaky reference path"}[neuron_name]
-    if neuron_name == "fused-triton":
-        configure(triton=True)
-        on = triton_enabled(torch.zeros(1, device=device))
-        configure(triton=None)
-        return "Triton kernels" if on else "eager fused math (Triton off for this device)"
-    if neuron_name == "fused-eager":
-        return "eager fused math"
-    fused_mod.configure(compile=None if args.fused_compile is None else args.fused_compile == "on")
-    on = fused_mod.compile_enabled(device)
-    fused_mod.configure(compile=None)
-    if on and fused_mod.backend._COMPILE_FAILED:
-        return "eager fused math (torch.compile FAILED, see warnings)"
-    return f"compiled fused math ({args.fused_backend})" if on else "eager fused math"
+    backend = neuron_name[len("proj-"):]
+    return f"ProjLeaky engine {ProjLeaky(0.5, backend=backend).resolved_backend(device)!r}"
 
 
 def sync(device):
@@ -250,18 +227,17 @@ def main(argv=None):
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
     p.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
     p.add_argument("--neurons", nargs="+", default=list(NEURONS), choices=ALL_NEURONS,
-                   help="relu, leaky (snntorch), proj (ProjLeaky reference path), fused "
-                        "(default math), fused-eager, fused-triton (default: the first four)")
+                   help="relu, leaky (snntorch), proj-<backend> (ProjLeaky with that backend: "
+                        "reference, auto, eager, compiled, triton); default: the first four")
     p.add_argument("--batch-size", type=int, default=None, help="default 128 on CUDA, 8 on CPU")
     p.add_argument("--steps", type=int, default=None, help="timed steps (default 20 CUDA, 3 CPU)")
     p.add_argument("--warmup", type=int, default=None, help="default 5 CUDA, 1 CPU")
     p.add_argument("--threads", type=int, default=None,
                    help="torch.set_num_threads (default 1 on the CPU, untouched on CUDA)")
     p.add_argument("--compile", action="store_true", help="torch.compile the whole model")
-    p.add_argument("--fused-compile", choices=["on", "off"], default=None,
-                   help="compile the fused math (default: on for CUDA, off for CPU)")
-    p.add_argument("--fused-backend", default="inductor",
-                   help="torch.compile backend of the compiled fused math (aot_eager: dry run)")
+    p.add_argument("--compile-backend", default="inductor",
+                   help="torch.compile backend of ProjLeaky's 'compiled' engine (aot_eager: "
+                        "dry run)")
     p.add_argument("--mem-jobs", type=int, default=None,
                    help="memory subprocesses at a time (default: all neurons at once on CUDA, "
                         "where each process's peak is its own; 1 on the CPU)")
@@ -326,14 +302,12 @@ def main(argv=None):
                 cmd = [sys.executable, str(Path(__file__).resolve()), "--one", f"{model},{neuron}",
                        "--device", args.device, "--batch-size", str(args.batch_size),
                        "--warmup", str(args.warmup), "--threads", str(args.threads),
-                       "--fused-backend", args.fused_backend]
+                       "--compile-backend", args.compile_backend]
                 cmd += [f"--model-arg={kv}" for kv in args.model_arg]
                 if args.compile:
                     cmd.append("--compile")
                 if args.no_amp:
                     cmd.append("--no-amp")
-                if args.fused_compile:
-                    cmd += ["--fused-compile", args.fused_compile]
                 running[neuron] = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                                    text=True, cwd=ROOT, env=env)
             done = next((n for n, p in running.items() if p.poll() is not None), None)
