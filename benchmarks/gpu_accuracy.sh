@@ -9,7 +9,7 @@
 #   TINY=1 bash benchmarks/gpu_accuracy.sh    # dry run on this CPU: 64/64 images, 1 epoch
 #
 # Extra arguments go to gpu_accuracy.py (e.g. --only convnet-relu convnet-proj-T1,
-# --proj-path fused-eager, --best-t1 '<json>', --jobs 6).
+# --backend eager, --best-t1 '<json>', --jobs 6).
 # $OUT: summary.txt, log.txt (the driver), results.jsonl (one line per finished
 # training, written as it ends), workers.log (each training's own output), table.md.
 set -uo pipefail

@@ -15,11 +15,11 @@
 #                    tests                                          -> log.txt
 #   2 parity-extra   gpu_parity.py: fused paths x float32/bfloat16 x quad/overlap on
 #                    the card, and whole networks (eager, Triton)  -> parity.json
-#   3 layer-bf16     neuron_layer.py, bf16: Leaky, reference, fused (default = compiled
-#                    math), eager math, compiled math, Triton      -> neuron_layer_bf16.json
+#   3 layer-bf16     neuron_layer.py, bf16: Leaky, ProjLeaky backend reference / auto
+#                    (= compiled) / eager / compiled / triton      -> neuron_layer_bf16.json
 #   4 layer-fp32     the same in float32                           -> neuron_layer_fp32.json
 #   5 step-resnet19  train_step.py ResNet-19, batch 128, bf16 autocast: ReLU, Leaky,
-#                    ProjLeaky reference / fused / fused-eager / fused-triton
+#                    ProjLeaky backend reference / auto / eager / triton
 #                                                                  -> train_step_resnet19.json
 #   6 step-mixer     the same for the CNN mixer                    -> train_step_cnn-mixer.json
 #
@@ -38,7 +38,7 @@ if [ "$TINY" = 1 ]; then
   # the Triton rows run in Triton's interpreter, compiled math under aot_eager (no
   # cold inductor compile on two cores); networks at a fraction of their width
   PARITY=(--device cpu --compile-backend aot_eager --tiny --shape 2 3 6 5 --net-paths eager)
-  LAYER=(--device cpu --shape 2 8 8 8 --reps 3 --warmup 1 --fused-backend aot_eager)
+  LAYER=(--device cpu --shape 2 8 8 8 --reps 3 --warmup 1 --compile-backend aot_eager)
   STEP=(--device cpu --batch-size 2 --steps 1 --warmup 1)
   RESNET=(--model-arg width=0.125)
   MIXER=(--model-arg "dims=(8,16,16,16)" --model-arg "depths=(1,1,1,1)")
@@ -56,7 +56,7 @@ else
   # cuts them anyway, and they get what the earlier parts left
   LIMITS=(70 50 45 40 100 80)
 fi
-NEURONS=(relu leaky proj fused fused-eager fused-triton)
+NEURONS=(relu leaky proj-reference proj-auto proj-eager proj-triton)
 
 # Warm-up: compile the fused math's graphs of the timed parts (the neuron layer in
 # bf16 and fp32, ResNet-19 and the mixer at batch 128) once into inductor's on-disk
@@ -67,13 +67,13 @@ NEURONS=(relu leaky proj fused fused-eager fused-triton)
 warm_all() {
   local lim=$1
   timeout -k 5 "$lim" "${TI[@]}" "$PY" benchmarks/neuron_layer.py "${LAYER[@]}" --reps 1 --warmup 1 \
-    --dtype bfloat16 --fused-compile
+    --dtype bfloat16 --backends compiled
   timeout -k 5 "$lim" "${TI[@]}" "$PY" benchmarks/neuron_layer.py "${LAYER[@]}" --reps 1 --warmup 1 \
-    --dtype float32 --fused-compile
+    --dtype float32 --backends compiled
   timeout -k 5 "$lim" "$PY" benchmarks/train_step.py "${STEP[@]}" "${RESNET[@]}" --warm --warmup 2 \
-    --models resnet19 --neurons fused fused-triton
+    --models resnet19 --neurons proj-auto proj-triton
   timeout -k 5 "$lim" "$PY" benchmarks/train_step.py "${STEP[@]}" "${MIXER[@]}" --warm --warmup 2 \
-    --models cnn-mixer --neurons fused fused-triton
+    --models cnn-mixer --neurons proj-auto proj-triton
 }
 WARM_LOG=/tmp/snnms-gpu-check-warm.log
 WARM_T0=$(date +%s)
@@ -117,9 +117,9 @@ part parity-extra "${LIMITS[1]}" "${TI[@]}" "$PY" benchmarks/gpu_parity.py "${PA
 say "  $(grep -E '^# [0-9]+ of [0-9]+ cases' "$LOG" | tail -1)"
 wait_warm "${WARM_WAIT_S:-40}"
 part layer-bf16 "${LIMITS[2]}" "${TI[@]}" "$PY" benchmarks/neuron_layer.py "${LAYER[@]}" \
-  --dtype bfloat16 --fused-compile --triton --json "$OUT/neuron_layer_bf16.json"
+  --dtype bfloat16 --backends reference auto eager compiled triton --json "$OUT/neuron_layer_bf16.json"
 part layer-fp32 "${LIMITS[3]}" "${TI[@]}" "$PY" benchmarks/neuron_layer.py "${LAYER[@]}" \
-  --dtype float32 --fused-compile --triton --json "$OUT/neuron_layer_fp32.json"
+  --dtype float32 --backends reference auto eager compiled triton --json "$OUT/neuron_layer_fp32.json"
 part step-resnet19 "${LIMITS[4]}" "$PY" benchmarks/train_step.py "${STEP[@]}" "${RESNET[@]}" \
   --models resnet19 --neurons "${NEURONS[@]}" --json "$OUT/train_step_resnet19.json"
 part step-mixer "${LIMITS[5]}" "$PY" benchmarks/train_step.py "${STEP[@]}" "${MIXER[@]}" \
