@@ -180,10 +180,10 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--out", help="run folder (holding checkpoint.pt)")
     src.add_argument("--checkpoint", help="checkpoint file")
     _add_config_flags(g, model_only=True, defaults=True)
-    g.add_argument("--convention", choices=("spike-driven", "paper", "honest"),
+    g.add_argument("--convention", choices=("spike-driven", "paper"),
                    default="spike-driven",
                    help="spike-driven (default: AC per spike, MAC for real-valued inputs) or the "
-                        "paper's Table 2; 'honest' is the deprecated name of spike-driven")
+                        "paper's Table 2")
     g.add_argument("--images", type=int, default=64, help="test images to measure on (default 64)")
     g.add_argument("--plot", metavar="PNG", help="also save the per-layer plot here")
     g.add_argument("--json", action="store_true", help="print the reports as JSON")

@@ -453,19 +453,10 @@ def test_module_doctests(module):
 # ---------------------------------------------------------------------------
 
 
-def test_honest_is_a_deprecated_alias_that_warns_once(monkeypatch):
-    import warnings
-
-    monkeypatch.setattr(pricing, "_warned", set())
+def test_honest_is_gone_and_the_error_says_its_new_name():
     net, x = SpikingMLP(), torch.tensor([[1.5, 0.5], [0.2, 1.2]])
-    new = measure_energy(net, x, convention="spike-driven")
-    with pytest.warns(DeprecationWarning, match="'honest' is deprecated.*'spike-driven'"):
-        old = measure_energy(net, x, convention="honest")
-    assert old == new and old.convention == "spike-driven"
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        again = measure_energy(net, x, convention="honest")  # once per process
-    assert again == new
+    with pytest.raises(ValueError, match="'honest' of 0.1.0 is 'spike-driven'"):
+        measure_energy(net, x, convention="honest")
     assert measure_energy(net, x).convention == "spike-driven"  # the default
     assert energy_mod.CONVENTIONS == ("spike-driven", "paper")
 
@@ -477,7 +468,6 @@ def test_old_report_dict_loads():
                 "total_with_neurons_j", "per_image_with_neurons_j", "trig_macs",
                 "fold_batchnorm"):
         d.pop(key)
-    d["convention"] = "honest"  # as written by 0.1.0
     old = EnergyReport.from_dict(d)
     assert old.convention == "spike-driven"
     assert old.neuron_per_image_j == pytest.approx(r.neuron_energy_j / 2)

@@ -20,8 +20,7 @@ It is three steps, each a module, everything importable from here:
   more with ``lateral``), and the ANN side's ReLUs and batch norms;
 * :mod:`~snntorch_ms.energy.pricing`: the two conventions as pure functions,
   ``"spike-driven"`` (default, :func:`spike_driven_cost`: one AC per spike event
-  and fan-out, a MAC per operation on a real-valued input; called ``"honest"``
-  before, a deprecated alias that still works) and ``"paper"``
+  and fan-out, a MAC per operation on a real-valued input) and ``"paper"``
   (:func:`paper_cost`, Yao et al.'s Table 2), and the price of the elementwise
   work (:func:`neuron_cost`, a sine or cosine being :data:`TRIG_MACS`
   MAC-equivalents);

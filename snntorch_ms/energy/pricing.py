@@ -19,9 +19,7 @@ Two conventions price the synaptic operations, each a small pure function:
     (the neuron tells the counter its coverage, :meth:`ProjLeaky.spike_counts
     <snntorch_ms.ProjLeaky.spike_counts>`, and max pooling, flattening and dropout
     carry the counts on), not as MACs. The test looks at the whole tensor of a call (the
-    batch), so measure on a batch of realistic size. In 0.1.0 this convention was
-    called ``"honest"``; that name is still accepted, with a
-    :class:`DeprecationWarning` (once per process).
+    batch), so measure on a batch of realistic size.
 
     .. math::
 
@@ -64,7 +62,6 @@ Example::
 
 from __future__ import annotations
 
-import warnings
 from typing import List, Optional, Sequence, Tuple
 
 from .counting import LayerCount, NeuronCount
@@ -86,12 +83,8 @@ __all__ = [
     "joules",
 ]
 
-#: Conventions understood by :func:`~snntorch_ms.energy.measure_energy`
-#: (``"honest"`` is a deprecated alias of ``"spike-driven"``).
+#: Conventions understood by :func:`~snntorch_ms.energy.measure_energy`.
 CONVENTIONS = ("spike-driven", "paper")
-
-#: Deprecated convention names and what they mean now.
-DEPRECATED_CONVENTIONS = {"honest": "spike-driven"}
 
 #: Energy of one 32-bit floating-point multiply-accumulate, 45 nm (Horowitz 2014), joules.
 E_MAC = 4.6e-12
@@ -121,41 +114,30 @@ RELU_ACS_PER_ELEMENT = 1
 #: MACs per batch-norm element when it is not folded (inference: :math:`a x + c`).
 BATCHNORM_MACS_PER_ELEMENT = 1
 
-_warned: set = set()
-
-
 def resolve_convention(convention: str) -> str:
-    r"""The canonical name of an energy convention; ``"honest"`` (deprecated) is
-    ``"spike-driven"`` and warns once per process.
+    r"""An energy convention's name, checked: one of :data:`CONVENTIONS`.
 
     .. math::
 
-        \text{"honest"} \mapsto \text{"spike-driven"}
+        c \in \{\text{"spike-driven"}, \text{"paper"}\}
 
     Example::
 
         >>> resolve_convention("spike-driven"), resolve_convention("paper")
         ('spike-driven', 'paper')
 
-    :param convention: ``"spike-driven"``, ``"paper"`` or the deprecated ``"honest"``
+    :param convention: ``"spike-driven"`` or ``"paper"``
     :type convention: str
     :return: ``"spike-driven"`` or ``"paper"``
     :rtype: str
     :raises ValueError: on an unknown name
     """
-    if convention in DEPRECATED_CONVENTIONS:
-        new = DEPRECATED_CONVENTIONS[convention]
-        if convention not in _warned:
-            _warned.add(convention)
-            warnings.warn(
-                f"energy convention {convention!r} is deprecated and will be removed: it is "
-                f"now called {new!r} (same numbers)", DeprecationWarning, stacklevel=3)
-        return new
     if convention not in CONVENTIONS:
+        hint = (" ('honest' of 0.1.0 is 'spike-driven', same numbers)"
+                if convention == "honest" else "")
         raise ValueError(
             f"unknown energy convention {convention!r}; choose one of "
-            + ", ".join(repr(c) for c in CONVENTIONS)
-            + " ('honest' is a deprecated alias of 'spike-driven')"
+            + ", ".join(repr(c) for c in CONVENTIONS) + hint
         )
     return convention
 

@@ -33,7 +33,6 @@ from torch import nn
 from . import display
 from .counting import count_operations
 from .pricing import (
-    DEPRECATED_CONVENTIONS,
     E_AC,
     E_MAC,
     TRIG_MACS,
@@ -273,8 +272,7 @@ class EnergyReport:
         """Rebuild a report from :meth:`to_dict` (e.g. after a JSON round trip).
 
         Reports written before the neuron-internal fields existed load with the
-        per-input and total figures recomputed; the old convention name
-        ``"honest"`` reads as ``"spike-driven"``.
+        per-input and total figures recomputed.
 
         :param data: a dict made by :meth:`to_dict`; unknown keys are ignored
         :type data: dict
@@ -283,8 +281,6 @@ class EnergyReport:
         data = dict(data)
         data["rows"] = [LayerEnergy(**row) for row in data.get("rows", [])]
         data["neuron_rows"] = [NeuronEnergy(**row) for row in data.get("neuron_rows", [])]
-        conv = data.get("convention")
-        data["convention"] = DEPRECATED_CONVENTIONS.get(conv, conv)
         if "total_with_neurons_j" not in data:
             batch = max(int(data.get("batch_size", 1)), 1)
             neuron = float(data.get("neuron_energy_j", 0.0))
@@ -362,8 +358,7 @@ def measure_energy(
     :param inputs: a tensor (called as ``model(inputs)``), a tuple or list
         (``model(*inputs)``) or a dict (``model(**inputs)``)
     :type inputs: torch.Tensor, tuple, list or dict
-    :param convention: ``"spike-driven"`` or ``"paper"`` (``"honest"``: deprecated
-        alias of ``"spike-driven"``). Defaults to ``"spike-driven"``
+    :param convention: ``"spike-driven"`` or ``"paper"``. Defaults to ``"spike-driven"``
     :type convention: str, optional
     :param e_mac: joules per MAC (paper convention: per multiplication). Defaults to
         :data:`E_MAC` (4.6 pJ)
