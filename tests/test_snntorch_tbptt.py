@@ -4,23 +4,24 @@ snntorch 1.0.0 fails there with ``UnboundLocalError`` (``K_flag`` is assigned on
 when ``K`` is ``False``). Not our bug, but our users meet it in snntorch's
 tutorials' workflow: ``docs/leaky.md`` names it with the workaround, and
 ``CONTRIBUTING.md`` carries the reproducer below and the fix we would propose
-upstream. These tests pin all three: the reproducer fails on the installed
-snntorch (when it stops failing, update both pages), the workaround runs, and the
-hand-written loop of the workaround updates the weights exactly as snntorch's
-``TBPTT`` with the proposed fix does.
+upstream. These tests run the pages' code: the reproducer fails on the installed
+snntorch (when it stops failing, update both pages), and the workaround's
+hand-written loop updates the weights exactly as snntorch's ``TBPTT`` with the
+proposed fix (the diff's added lines applied to the installed source) does.
 """
 
 from __future__ import annotations
 
 import inspect
+import re
 import textwrap
 import warnings
+from pathlib import Path
 
 import pytest
 import snntorch as snn
 import torch
 from snntorch import functional as SF
-from snntorch import utils
 from torch import nn
 
 with warnings.catch_warnings():
@@ -28,6 +29,32 @@ with warnings.catch_warnings():
     from snntorch import backprop
 
 from snntorch_ms import ProjLeaky
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _python_block(path: Path, containing: str) -> str:
+    """The ```python block of a page that contains ``containing``."""
+    blocks = re.findall(r"```python\n(.*?)```", (REPO / path).read_text(), flags=re.S)
+    found = [b for b in blocks if containing in b]
+    assert len(found) == 1, f"{path}: no single python block with {containing!r}"
+    return found[0]
+
+
+def test_contributing_carries_a_reproducer_that_fails():
+    code = _python_block(Path("CONTRIBUTING.md"), "backprop.TBPTT(")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        with pytest.raises(UnboundLocalError, match="K_flag"):
+            exec(compile(code, "CONTRIBUTING.md", "exec"), {})
+
+
+def _documented_workaround():
+    """``truncated_bptt`` as docs/leaky.md writes it (its definition, run as is)."""
+    code = _python_block(Path("docs/leaky.md"), "def truncated_bptt")
+    namespace = {}
+    exec(compile(code.split("\ntruncated_bptt(")[0], "docs/leaky.md", "exec"), namespace)
+    return namespace["truncated_bptt"]
 
 
 def _setup(neuron="leaky"):
@@ -55,24 +82,6 @@ def test_the_reproducer_fails_on_the_installed_snntorch(neuron):
                     "and proposed fix from CONTRIBUTING.md")
 
 
-def truncated_bptt(net, loader, optimizer, loss_fn, K):
-    """The workaround of docs/leaky.md: TBPTT written out (time-first data)."""
-    net.train()
-    for data, targets in loader:
-        utils.reset(net)
-        chunk = []
-        for step in range(data.size(0)):
-            spk, _mem = net(data[step])
-            chunk.append(spk)
-            if len(chunk) == K or step == data.size(0) - 1:
-                loss = loss_fn(torch.stack(chunk), targets)
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-                snn.Leaky.detach_hidden()   # cut the graph, keep the membrane's values
-                chunk = []
-
-
 def _fixed_tbptt():
     """snntorch's TBPTT with the fix proposed in CONTRIBUTING.md applied to its
     source: whether ``K`` follows the sequence length is decided once, before the
@@ -83,8 +92,14 @@ def _fixed_tbptt():
     before_loop = "    data_iterator = iter(dataloader)\n"
     if broken not in src or before_loop not in src:
         pytest.skip(f"snntorch {snn.__version__}'s TBPTT is not the 1.0.0 source")
-    src = src.replace(broken, "            if K_flag:\n                K = num_steps\n")
-    src = src.replace(before_loop, "    K_flag = K is False\n" + before_loop)
+    # the '+' lines of the proposed fix in CONTRIBUTING.md
+    diff = re.search(r"```diff\n(.*?)```", (REPO / "CONTRIBUTING.md").read_text(),
+                     flags=re.S).group(1)
+    added = [line[1:] for line in diff.splitlines() if line.startswith("+")]
+    # one line before the loop over batches, then the two that replace the broken four
+    assert len(added) == 3 and "K is False" in added[0], added
+    src = src.replace(broken, added[1] + "\n" + added[2] + "\n")
+    src = src.replace(before_loop, added[0] + "\n" + before_loop)
     namespace = dict(vars(backprop))
     exec(compile(src, backprop.__file__, "exec"), namespace)
     return namespace["TBPTT"]
@@ -99,7 +114,7 @@ def test_the_workaround_is_tbptt_with_the_proposed_fix(neuron, K):
     twin, _, twin_optimizer = _setup(neuron)
     start = [p.detach().clone() for p in net.parameters()]
 
-    truncated_bptt(net, loader, optimizer, SF.ce_rate_loss(), K)
+    _documented_workaround()(net, loader, optimizer, SF.ce_rate_loss(), K)
     _fixed_tbptt()(twin, loader, twin_optimizer, SF.ce_rate_loss(), time_var=True, K=K)
 
     assert any(not torch.equal(a, b) for a, b in zip(start, net.parameters()))  # it trained
