@@ -82,8 +82,8 @@ from __future__ import annotations
 from .checkpoint import CHECKPOINT_NAME, CheckpointError, load_checkpoint, load_trained_model
 from .config import (OPTIMIZERS, RECIPE_DEFAULTS, ConfigError, TrainConfig, build_from_config,
                      resolve_config)
-from .loop import (WarmupCosine, evaluate, evaluate_checkpoint, load_sets, load_validation,
-                   make_optimizer, make_scheduler, mixup_loss, train, train_one_epoch)
+from .loop import (evaluate, evaluate_checkpoint, load_sets, load_validation, make_optimizer,
+                   make_scheduler, mixup_loss, train, train_one_epoch)
 from .report import METRICS_NAME, measure_model_energy
 from .techniques import distillation_loss, load_teacher, run_cost, warm_start, weights_fingerprint
 
@@ -111,5 +111,4 @@ __all__ = [
     "weights_fingerprint",
     "warm_start",
     "run_cost",
-    "WarmupCosine",
 ]

@@ -18,7 +18,8 @@ __all__ = ["CheckpointError", "load_checkpoint", "load_trained_model"]
 
 CHECKPOINT_NAME = "checkpoint.pt"
 FORMAT = "snntorch-ms-checkpoint"
-#: 1 since 0.1.0; checkpoints of 0.1.0 and 0.2.0 are the same format.
+#: 1 since 0.1.0 (the scheduler state of 0.1.0 and 0.2.0, a ``LambdaLR``, no longer
+#: resumes since 0.4.0: such a run is refused with "scheduler state does not fit").
 FORMAT_VERSION = 1
 
 
@@ -115,26 +116,6 @@ def load_model_state(model: nn.Module, state: Dict[str, Any], path: str,
             f"{path}: the saved weights (written by {made}, this is {_version()}) do not "
             f"fit the model ({' '.join(first[:3])})"
         ) from err
-
-def load_scheduler_state(scheduler, state: Dict[str, Any]) -> None:
-    """Load a scheduler's state, also from a checkpoint of snntorch-ms 0.1.0 or 0.2.0,
-    whose schedule was a ``LambdaLR`` over :class:`~snntorch_ms.train.WarmupCosine`:
-    the same schedule, so the new one is stepped to where that one stood."""
-    if "lr_lambdas" not in state:
-        scheduler.load_state_dict(state)
-        return
-    import warnings
-
-    # torch's schedulers are chainable (each step scales the current rate), so start
-    # from the rates of step 0, not from the loaded optimizer's
-    for group, lr in zip(scheduler.optimizer.param_groups, scheduler.get_last_lr()):
-        group["lr"] = lr
-    with warnings.catch_warnings():
-        # stepping the schedule without optimizer steps is the point here
-        warnings.simplefilter("ignore", UserWarning)
-        for _ in range(int(state["last_epoch"])):
-            scheduler.step()
-
 
 def save_checkpoint(path: Path, config: TrainConfig, epoch: int, model: nn.Module,
                     optimizer, scheduler, history: List[Dict[str, Any]], rng: Dict[str, Any],

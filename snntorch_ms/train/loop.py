@@ -3,7 +3,6 @@ and :func:`train`, which strings them together with checkpoints and the report."
 
 from __future__ import annotations
 
-import math
 import os
 import time
 import warnings
@@ -21,42 +20,8 @@ from . import report, runtime
 from .techniques import distill, prerequisites, warmstart
 from .config import TrainConfig, build_from_config, resolve_config
 
-__all__ = ["WarmupCosine", "make_scheduler", "train", "train_one_epoch", "mixup_loss",
+__all__ = ["make_scheduler", "train", "train_one_epoch", "mixup_loss",
            "evaluate", "evaluate_checkpoint", "make_optimizer", "load_sets", "load_validation"]
-
-
-class WarmupCosine:
-    r"""Learning-rate factor of step ``s``: linear warm-up then cosine decay to 0.
-
-    .. math::
-
-        f(s) = \begin{cases} (s + 1)/W & s < W \\
-        \tfrac12\big(1 + \cos(\pi\,(s - W)/(S - W))\big) & s \ge W \end{cases}
-
-    with ``W`` warm-up steps and ``S`` total steps: the closed form of the schedule
-    that :func:`make_scheduler` builds from torch's own schedulers (which the
-    training loop uses; they agree to 1e-16). Handy to plot the schedule, or as a
-    :class:`torch.optim.lr_scheduler.LambdaLR` factor.
-
-    Example::
-
-        >>> f = WarmupCosine(total_steps=10, warmup_steps=2)
-        >>> [round(f(s), 3) for s in (0, 1, 2, 6, 10)]
-        [0.5, 1.0, 1.0, 0.5, 0.0]
-    """
-
-    def __init__(self, total_steps: int, warmup_steps: int = 0) -> None:
-        self.total_steps = max(1, int(total_steps))
-        self.warmup_steps = max(0, min(int(warmup_steps), self.total_steps))
-
-    def __call__(self, step: int) -> float:
-        if step < self.warmup_steps:
-            return (step + 1) / self.warmup_steps
-        span = self.total_steps - self.warmup_steps
-        if span <= 0:
-            return 1.0
-        t = min(max(step - self.warmup_steps, 0), span) / span
-        return 0.5 * (1.0 + math.cos(math.pi * t))
 
 
 def make_scheduler(optimizer: torch.optim.Optimizer, total_steps: int,
@@ -72,7 +37,7 @@ def make_scheduler(optimizer: torch.optim.Optimizer, total_steps: int,
         \eta_s = \eta \cdot \begin{cases} (s + 1)/W & s < W \\
         \tfrac12\big(1 + \cos(\pi\,(s - W)/(S - W))\big) & s \ge W \end{cases}
 
-    (the closed form is :class:`WarmupCosine`). Its state goes into checkpoints.
+    Its state goes into checkpoints.
 
     Example::
 
@@ -234,7 +199,7 @@ def train_one_epoch(net: nn.Module, loader, optimizer, scheduler, c: TrainConfig
         ...                                model_kwargs={"width": 0.25}))
         >>> net = build_from_config(c)
         >>> opt = make_optimizer(c, net)
-        >>> sched = torch.optim.lr_scheduler.LambdaLR(opt, WarmupCosine(2))
+        >>> sched = make_scheduler(opt, total_steps=2)
         >>> loader = data_mod.make_loader(load_sets(c)[0], 10, train=True)
         >>> sums = train_one_epoch(net, loader, opt, sched, c, torch.device("cpu"))
         >>> int(sums[2])
@@ -426,7 +391,7 @@ def _restore(ckpt, model, optimizer, scheduler) -> Tuple[List[Dict[str, Any]], i
     ckpt_mod.load_model_state(model, ckpt["model"], ckpt["path"], ckpt.get("snntorch_ms_version"))
     try:
         optimizer.load_state_dict(ckpt["optimizer"])
-        ckpt_mod.load_scheduler_state(scheduler, ckpt["scheduler"])
+        scheduler.load_state_dict(ckpt["scheduler"])
     except (ValueError, KeyError, RuntimeError) as err:
         raise ckpt_mod.CheckpointError(
             f"{ckpt['path']}: optimizer or scheduler state does not fit: {err}") from err
