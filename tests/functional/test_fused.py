@@ -340,7 +340,7 @@ def test_backend_is_one_setting_checked_when_set():
         assert lif.backend == engine and lif.resolved_backend("cpu") == engine
     with pytest.raises(ValueError, match="unknown backend='gpu'"):
         ProjLeaky(0.5, backend="gpu")
-    with pytest.raises(ValueError, match="unknown backend='fused'.*0.3.0"):
+    with pytest.raises(ValueError, match="unknown backend='fused'.*since 0.4.0"):
         ProjLeaky(0.5, backend="fused")
     with pytest.raises(TypeError, match="fused"):
         ProjLeaky(0.5, fused=True)  # removed in 0.4.0

@@ -45,8 +45,9 @@ _COMPILE_FAILED: set = set()
 
 def _check_name(backend, where: str) -> None:
     if backend not in BACKENDS:
-        hint = (" (backend='fused' and fused=True of 0.3.0 are 'auto', or an engine named "
-                "outright)" if backend == "fused" else "")
+        hint = (" (since 0.4.0 the fused path of backend='fused' or fused=True is 'auto', "
+                "or an engine named outright: 'eager', 'compiled', 'triton')"
+                if backend == "fused" else "")
         raise ValueError(f"unknown {where}={backend!r}: expected one of {BACKENDS}{hint}")
 
 
