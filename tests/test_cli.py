@@ -193,7 +193,7 @@ def test_command_line_entry_points(tmp_path):
         pytest.skip("console script snntorch-ms not installed")
     proc = subprocess.run([script, "train", "--help"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0
-    for flag in ("--dataset", "--limit-train", "--resume", "--recipe", "--neuron-arg", "--workers"):
+    for flag in ("--dataset", "--limit-train", "--resume", "--recipe", "--neuron-arg", "--fused-optimizer"):
         assert flag in proc.stdout
 
 

@@ -12,14 +12,19 @@ from pathlib import Path
 import pytest
 import torch
 
+from snntorch_ms import data
 from snntorch_ms.train import (
     CheckpointError,
     TrainConfig,
     build_from_config,
     evaluate_checkpoint,
     load_checkpoint,
+    load_sets,
+    make_optimizer,
+    make_scheduler,
     resolve_config,
     train,
+    train_one_epoch,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -172,3 +177,45 @@ def test_paper_recipe_stop_and_resume_is_bit_identical(tmp_path):
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     strip = lambda h: {k: v for k, v in h.items() if not k.endswith("time_s") and k != "train_s"}  # noqa: E731
     assert [strip(h) for h in resumed["history"]] == [strip(h) for h in whole["history"]]
+
+
+def test_fused_optimizer_is_the_same_algorithm():
+    torch.manual_seed(0)
+    net = torch.nn.Linear(4, 3)
+    for optimizer in ("sgd", "adam", "adamw"):
+        steps = []
+        for fused in (False, True):
+            c = resolve_config(TrainConfig(optimizer=optimizer, lr=0.05, fused_optimizer=fused))
+            model = torch.nn.Linear(4, 3)
+            model.load_state_dict(net.state_dict())
+            opt = make_optimizer(c, model)
+            assert bool(opt.defaults.get("fused")) is fused
+            for _ in range(3):
+                opt.zero_grad()
+                model(torch.ones(2, 4)).square().sum().backward()
+                opt.step()
+            steps.append(model.weight.detach().clone())
+        assert torch.allclose(steps[0], steps[1], atol=1e-6), optimizer
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_an_epoch_on_cuda_never_waits_for_the_device_between_steps():
+    c = resolve_config(TrainConfig(limit_train=64, batch_size=16, recipe="paper",
+                                   model_kwargs={"width": 0.25}, device="cuda"))
+    net = build_from_config(c).cuda()
+    opt = make_optimizer(c, net)
+    sched = make_scheduler(opt, total_steps=4)
+    loader = data.ResidentLoader(load_sets(c)[0], 16, train=True, device="cuda", mixup=0.1)
+    train_one_epoch(net, loader, opt, sched, c, torch.device("cuda"))  # warm-up
+    import warnings
+
+    torch.cuda.set_sync_debug_mode("warn")
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            sums = train_one_epoch(net, loader, opt, sched, c, torch.device("cuda"))
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    syncs = [w for w in caught if "synchroniz" in str(w.message).lower()]
+    assert len(syncs) <= 1, [str(w.message) for w in syncs]  # the one read at the end
+    assert int(sums[2]) == 64

@@ -31,11 +31,11 @@ Recipes (``recipe=``):
   random crop with zero padding (4 pixels for CIFAR and Tiny-ImageNet, 2 for the
   grey 16/28-pixel sets) and a random horizontal flip (not for digits and MNIST,
   whose classes are not mirror-symmetric). Test sets are never augmented. Mixup
-  (:class:`KeyedMixUp`) is applied to batches by the training loop.
+  (:class:`KeyedMixUp`) is applied to batches by :class:`ResidentLoader`.
 
-The transforms are torchvision's (``v2.RandomCrop``, ``v2.RandomHorizontalFlip``,
-``v2.MixUp``); they draw from torch's generator, which :func:`keyed_rng` seeds per
-draw and restores afterwards.
+The transforms are tensor operations on batches (torchvision's crop with zero
+padding and horizontal flip, and mixup with the previous image, as indexing and
+arithmetic), on whatever device holds the batch.
 
 The package has one module per concept; the names in ``__all__`` are importable
 from ``snntorch_ms.data`` itself, whichever module holds them:
@@ -45,7 +45,7 @@ module                                        holds
 ============================================= ==============================================================
 :mod:`~snntorch_ms.data.registry`             names, :class:`DatasetInfo`, the dataset errors
 :mod:`~snntorch_ms.data.seeding`              keyed randomness: ``mix(seed, epoch, ...)``, :func:`keyed_rng`
-:mod:`~snntorch_ms.data.augment`              crop, flip and mixup drawn from a key
+:mod:`~snntorch_ms.data.augment`              crop, flip and mixup as tensor operations
 :mod:`~snntorch_ms.data.datasets`             the dataset classes
 :mod:`~snntorch_ms.data.download`             downloads that fail fast offline
 :mod:`~snntorch_ms.data.sources.digits`       scikit-learn's digits
@@ -55,13 +55,14 @@ module                                        holds
 :mod:`~snntorch_ms.data.sources.tiny`         Tiny-ImageNet
 :mod:`~snntorch_ms.data.load`                 :func:`load_dataset`: a name to its source reader
 :mod:`~snntorch_ms.data.loaders`              subsets, the sampler, loaders, :func:`set_epoch`
+:mod:`~snntorch_ms.data.resident`             :class:`ResidentLoader`: a dataset on the device, batches made there
 ============================================= ==============================================================
 
-Reproducibility: the random crop and flip of an image are a pure function of
-``(seed, epoch, index)``, never of a global random state, so they are identical
-with any number of workers, in any process (for one torchvision version: another
-version may draw differently). Loaders made by :func:`make_loader`
-shuffle with a permutation that depends only on ``(seed, epoch)``. Call
+Reproducibility: the random crop and flip of an image are row ``index`` of its
+epoch's draws, made on the CPU from ``(seed, epoch)``, never from a global random
+state, so they are identical with any number of workers, in any process, on any
+device (for one numpy version). Loaders made by :func:`make_loader` and
+:class:`ResidentLoader` shuffle with the same permutation of ``(seed, epoch)``. Call
 :func:`set_epoch` at the start of every epoch (as with
 :class:`~torch.utils.data.distributed.DistributedSampler`); a run resumed at epoch
 ``e`` then sees exactly the batches it would have seen.
@@ -73,6 +74,7 @@ from .augment import KeyedMixUp, RandomCropFlip, train_augmentation
 from .datasets import ImageDataset, ImageFileDataset, TensorImageDataset
 from .load import load_dataset
 from .loaders import EpochSampler, dataset_source, make_loader, set_epoch, subset
+from .resident import ResidentLoader
 from .registry import (
     DATASETS,
     RECIPES,
@@ -101,6 +103,7 @@ __all__ = [
     "train_augmentation",
     "subset",
     "make_loader",
+    "ResidentLoader",
     "set_epoch",
     "dataset_source",
 ]

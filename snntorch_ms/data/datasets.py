@@ -2,9 +2,10 @@
 
 Every dataset of :func:`~snntorch_ms.data.load_dataset` is an :class:`ImageDataset`
 of ``(image, label)`` pairs: ``image`` a normalised float tensor ``[C, H, W]``,
-``label`` a Python ``int``. The augmentation of image ``index`` is drawn from the key
-``mix(seed, epoch, index)`` (:mod:`snntorch_ms.data.seeding`), never from a global
-random state.
+``label`` a Python ``int``. The augmentation of image ``index`` is row ``index`` of
+its epoch's draws, made from ``(seed, epoch)`` (:mod:`snntorch_ms.data.augment`),
+never from a global random state: the same pixels as the resident loader's
+(:class:`~snntorch_ms.data.ResidentLoader`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import torch
 from torch.utils.data import Dataset
 
 from .registry import DatasetInfo
-from .seeding import mix
 
 __all__ = ["ImageDataset", "TensorImageDataset", "ImageFileDataset"]
 
@@ -31,8 +31,9 @@ class ImageDataset(Dataset):
 
     :param info: the :class:`DatasetInfo` giving mean and std.
     :type info: DatasetInfo
-    :param augment: a :class:`~snntorch_ms.data.RandomCropFlip` (or any
-        ``f(image, key)``), or ``None``.
+    :param augment: a :class:`~snntorch_ms.data.RandomCropFlip`, or ``None``: image
+        ``i`` gets row ``i`` of the epoch's draws (:meth:`RandomCropFlip.draw
+        <snntorch_ms.data.RandomCropFlip.draw>`), as in the resident loader.
         Defaults to None (no augmentation).
     :type augment: callable, optional
     :param seed: seed of the augmentation draws. Defaults to 0.
@@ -57,6 +58,7 @@ class ImageDataset(Dataset):
         self.augment = augment
         self.seed = int(seed)
         self.epoch = 0
+        self._draws = None  # ((seed, epoch), the epoch's crop/flip draws)
         c = info.in_channels
         self._mean = torch.tensor(info.mean, dtype=torch.float32).view(c, 1, 1)
         self._std = torch.tensor(info.std, dtype=torch.float32).view(c, 1, 1)
@@ -82,6 +84,16 @@ class ImageDataset(Dataset):
         if seed is not None:
             self.seed = int(seed)
 
+    def epoch_draws(self):
+        """This epoch's crop and flip draws for every index (made once per epoch).
+
+        :rtype: snntorch_ms.data.augment.CropFlipDraws
+        """
+        key = (self.seed, self.epoch)
+        if self._draws is None or self._draws[0] != key:
+            self._draws = (key, self.augment.draw(len(self), self.seed, self.epoch))
+        return self._draws[1]
+
     def raw_image(self, index: int) -> torch.Tensor:  # pragma: no cover - abstract
         """Image ``index`` before scaling and normalisation, ``[C, H, W]``.
 
@@ -105,7 +117,9 @@ class ImageDataset(Dataset):
         else:
             image = image.to(torch.float32)
         if self.augment is not None:
-            image = self.augment(image, mix(self.seed, self.epoch, index))
+            d = self.epoch_draws()
+            row = slice(index, index + 1)
+            image = self.augment(image[None], d.dy[row], d.dx[row], d.flip[row])[0]
         image = (image - self._mean) / self._std
         return image, int(self.targets[index])
 

@@ -17,7 +17,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler, Subset
 
 from .datasets import ImageDataset
-from .seeding import mix
+from .seeding import epoch_order, mix
 
 __all__ = ["subset", "EpochSampler", "make_loader", "set_epoch", "dataset_source"]
 
@@ -126,8 +126,7 @@ class EpochSampler(Sampler[int]):
     def __iter__(self) -> Iterator[int]:
         if not self.shuffle:
             return iter(range(self.n))
-        g = torch.Generator().manual_seed(mix(self.seed, self.epoch) >> 1)
-        return iter(torch.randperm(self.n, generator=g).tolist())
+        return iter(epoch_order(self.n, self.seed, self.epoch).tolist())
 
     def __len__(self) -> int:
         return self.n
@@ -271,6 +270,9 @@ def set_epoch(loader: DataLoader, epoch: int) -> None:
         True
     """
     epoch = int(epoch)
+    if not isinstance(loader, DataLoader) and hasattr(loader, "set_epoch"):
+        loader.set_epoch(epoch)  # a ResidentLoader draws everything from (seed, epoch)
+        return
     sampler = loader.sampler
     if hasattr(sampler, "set_epoch"):
         sampler.set_epoch(epoch)

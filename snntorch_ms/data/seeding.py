@@ -18,9 +18,10 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
+import numpy as np
 import torch
 
-__all__ = ["splitmix64", "mix", "keyed_rng"]
+__all__ = ["splitmix64", "mix", "keyed_rng", "epoch_rng", "epoch_order"]
 
 _MASK64 = (1 << 64) - 1
 
@@ -101,3 +102,35 @@ def keyed_rng(key: int):
     with torch.random.fork_rng(devices=[]):
         torch.default_generator.manual_seed(int(key) & _MASK64)
         yield
+
+
+def epoch_rng(seed: int, epoch: int, *stream: int) -> np.random.Generator:
+    r"""A numpy generator (PCG64) keyed by ``(seed, epoch, *stream)``: the source of an
+    epoch's augmentation draws, made on the CPU in index order.
+
+    .. math:: g = \mathrm{PCG64}\big(\mathrm{mix}(\text{seed}, \text{epoch}, \text{stream}\dots)\big)
+
+    Example::
+
+        >>> a = epoch_rng(0, 1, 7).integers(0, 9, size=3)
+        >>> b = epoch_rng(0, 1, 7).integers(0, 9, size=3)
+        >>> bool((a == b).all())
+        True
+    """
+    return np.random.default_rng(mix(seed, epoch, *stream))
+
+
+def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
+    r"""The training order of epoch ``epoch``: a permutation of ``0..n-1`` that depends
+    only on ``(seed, epoch)``, shared by :class:`~snntorch_ms.data.EpochSampler` and
+    :class:`~snntorch_ms.data.ResidentLoader`.
+
+    .. math:: \pi = \mathrm{randperm}\big(n;\ \mathrm{mix}(\text{seed}, \text{epoch}) / 2\big)
+
+    Example::
+
+        >>> sorted(epoch_order(5, 0, 0).tolist())
+        [0, 1, 2, 3, 4]
+    """
+    g = torch.Generator().manual_seed(mix(seed, epoch) >> 1)
+    return torch.randperm(int(n), generator=g)

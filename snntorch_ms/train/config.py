@@ -65,7 +65,7 @@ RECIPE_DEFAULTS: Dict[str, Dict[str, Any]] = {
 OPTIMIZERS = ("sgd", "adam", "adamw")
 
 #: Config fields that do not change what is computed: they may differ on resume.
-RUNTIME_FIELDS = ("out", "resume", "device", "workers", "stop_after", "download",
+RUNTIME_FIELDS = ("out", "resume", "device", "stop_after", "download",
                    "data_dir", "energy_images", "amp", "threads")
 
 
@@ -113,7 +113,10 @@ class TrainConfig:
     :param neuron_kwargs: keywords for every neuron (e.g. ``{"threshold": 0.5}``).
     :param model_kwargs: keywords for the model (e.g. ``{"width": 0.5}``).
     :param amp: bf16 autocast on CUDA (ignored on the CPU).
-    :param workers: data loader workers (``None``: 0 on the CPU, up to 8 on CUDA).
+    :param fused_optimizer: use the optimizer's fused implementation
+        (``torch.optim.SGD(..., fused=True)`` and likewise for Adam/AdamW): the same
+        algorithm in one kernel for all parameters, faster on a GPU; its rounding
+        may differ in the last bits, so it is part of the run's definition.
     :param energy_images: test images used for the final energy measurement.
     :param download: download missing datasets when online.
     :param threads: CPU threads for torch (``None``: torch's count at the start,
@@ -183,7 +186,9 @@ class TrainConfig:
         flag="--model-arg", action="append", metavar="KEY=VALUE", model=True)
     amp: bool = _setting(True, "no bf16 autocast on CUDA", flag="--no-amp",
                          action="store_const", const=False)
-    workers: Optional[int] = _setting(None, "data loader workers (default 0 on CPU)", type=int)
+    fused_optimizer: bool = _setting(False, "the optimizer's fused implementation (one "
+                                            "kernel for all parameters; same algorithm)",
+                                     flag="--fused-optimizer", action="store_true")
     energy_images: int = _setting(64, "test images for the energy measurement (default 64)",
                                   type=int)
     download: bool = _setting(True, "never download: a missing dataset is an error at once",

@@ -3,7 +3,6 @@ and :func:`train`, which strings them together with checkpoints and the report."
 
 from __future__ import annotations
 
-import os
 import time
 import warnings
 from pathlib import Path
@@ -74,11 +73,13 @@ def make_optimizer(c: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
         'SGD'
     """
     params = [p for p in model.parameters() if p.requires_grad]
+    fused = {"fused": True} if c.fused_optimizer else {}
     if c.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay)
+        return torch.optim.SGD(params, lr=c.lr, momentum=c.momentum,
+                               weight_decay=c.weight_decay, **fused)
     if c.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=c.lr, weight_decay=c.weight_decay)
-    return torch.optim.Adam(params, lr=c.lr, weight_decay=c.weight_decay)
+        return torch.optim.AdamW(params, lr=c.lr, weight_decay=c.weight_decay, **fused)
+    return torch.optim.Adam(params, lr=c.lr, weight_decay=c.weight_decay, **fused)
 
 
 def load_sets(c: TrainConfig, train: bool = True):
@@ -177,21 +178,23 @@ def mixup_loss(logits: torch.Tensor, target: torch.Tensor, smoothing: float = 0.
 
 def train_one_epoch(net: nn.Module, loader, optimizer, scheduler, c: TrainConfig,
                     device: torch.device, bar_desc: Optional[str] = None,
-                    teacher: Optional[nn.Module] = None, *, epoch: int = 0,
-                    rank: int = 0) -> torch.Tensor:
-    r"""One epoch of mini-batch training; returns ``[loss sum, correct, count]``.
+                    teacher: Optional[nn.Module] = None) -> torch.Tensor:
+    r"""One epoch of mini-batch training; returns ``[loss sum, correct, count]``
+    (float64, on the CPU).
 
-    Per batch: mixup (when ``c.mixup > 0``: torchvision's ``v2.MixUp`` drawn from
-    ``(c.seed, epoch, step, rank)``, :class:`~snntorch_ms.data.KeyedMixUp`), forward
+    ``loader`` yields ``(x, target)`` batches, ``target`` the labels or mixup's soft
+    labels (a :class:`~snntorch_ms.data.ResidentLoader` with ``mixup > 0`` mixes
+    :math:`\tilde x_i = \lambda x_i + (1 - \lambda) x_{i-1}`). Per batch: forward
     under autocast, cross-entropy
 
     .. math:: L = \lambda\, \mathrm{CE}(f(\tilde x), y) + (1 - \lambda)\,
-              \mathrm{CE}(f(\tilde x), y_{\leftarrow}), \qquad
-              \tilde x_i = \lambda x_i + (1 - \lambda) x_{i-1},
+              \mathrm{CE}(f(\tilde x), y_{\leftarrow}),
 
     backward, gradient clipping, an optimizer and a scheduler step. With a
     ``teacher`` the loss is :func:`~snntorch_ms.train.techniques.distill.distillation_loss` of
-    that and the teacher's logits on the same (mixed) batch.
+    that and the teacher's logits on the same (mixed) batch. The sums stay on the
+    device and are read once, at the end (a progress bar reads them at most once a
+    second): nothing else synchronises the host with the device.
 
     Example::
 
@@ -200,22 +203,18 @@ def train_one_epoch(net: nn.Module, loader, optimizer, scheduler, c: TrainConfig
         >>> net = build_from_config(c)
         >>> opt = make_optimizer(c, net)
         >>> sched = make_scheduler(opt, total_steps=2)
-        >>> loader = data_mod.make_loader(load_sets(c)[0], 10, train=True)
+        >>> loader = data_mod.ResidentLoader(load_sets(c)[0], 10, train=True)
         >>> sums = train_one_epoch(net, loader, opt, sched, c, torch.device("cpu"))
         >>> int(sums[2])
         20
     """
     net.train()
-    sums = torch.zeros(3, dtype=torch.float64)
+    sums = torch.zeros(3, dtype=torch.float64, device=device)
     bar = runtime.progress_bar(loader, bar_desc is not None, bar_desc or "")
-    mix = (data_mod.KeyedMixUp(c.mixup, data_mod.dataset_info(c.dataset).num_classes)
-           if c.mixup > 0 else None)
-    for step, (x, y) in enumerate(bar):
+    shown = time.monotonic()
+    for x, target in bar:
         x = x.to(device, non_blocking=True)
-        y = y.to(device, non_blocking=True)
-        target = y
-        if mix is not None:  # drawn from (seed, epoch, step, rank): resumes identically
-            x, target = mix(x, y, mix.key(c.seed, epoch, step, rank))
+        target = target.to(device, non_blocking=True)
         with runtime.autocast(device, c.amp):
             logits = net(x)
             if teacher is not None:
@@ -231,12 +230,15 @@ def train_one_epoch(net: nn.Module, loader, optimizer, scheduler, c: TrainConfig
             torch.nn.utils.clip_grad_norm_(net.parameters(), c.grad_clip)
         optimizer.step()
         scheduler.step()
-        n = y.shape[0]
-        sums += torch.tensor([float(loss.detach()) * n, float(correct), float(n)],
-                             dtype=torch.float64)
-        if bar_desc is not None:
-            bar.set_postfix(loss=f"{sums[0] / sums[2]:.3f}", acc=f"{100 * sums[1] / sums[2]:.1f}%")
-    return sums
+        n = target.shape[0]
+        sums[0] += loss.detach().to(torch.float64) * n
+        sums[1] += correct
+        sums[2] += n
+        if bar_desc is not None and time.monotonic() - shown >= 1.0:
+            shown = time.monotonic()  # the one read of the sums a second
+            loss_sum, right, count = sums.tolist()
+            bar.set_postfix(loss=f"{loss_sum / count:.3f}", acc=f"{100 * right / count:.1f}%")
+    return sums.cpu()
 
 
 @torch.no_grad()
@@ -245,18 +247,19 @@ def _eval_sums(model: nn.Module, loader, device, amp: bool, progress: bool,
     device = torch.device(device)
     was_training = model.training
     model.eval()
-    loss_sum, correct, count = 0.0, 0, 0
+    sums = torch.zeros(3, dtype=torch.float64, device=device)
     for x, y in runtime.progress_bar(loader, progress, desc):
         x = x.to(device, non_blocking=True)
         y = y.to(device, non_blocking=True)
         with runtime.autocast(device, amp):
             out = model(x)
         out = out.float()
-        loss_sum += float(F.cross_entropy(out, y, reduction="sum"))
-        correct += int((out.argmax(1) == y).sum())
-        count += int(y.numel())
+        sums[0] += F.cross_entropy(out, y, reduction="sum").to(torch.float64)
+        sums[1] += (out.argmax(1) == y).sum()
+        sums[2] += y.numel()
     model.train(was_training)
-    return loss_sum, correct, count
+    loss_sum, correct, count = sums.tolist()  # the one read of the pass
+    return loss_sum, int(correct), int(count)
 
 
 def evaluate(model: nn.Module, loader, device="cpu", amp: bool = False,
@@ -366,21 +369,17 @@ def _set_threads(c: TrainConfig, ckpt, say) -> None:
 
 
 def _loaders(c: TrainConfig, device: torch.device, dist_info: runtime.Dist):
+    """Every split held on ``device``, its batches made there
+    (:class:`~snntorch_ms.data.ResidentLoader`); the same numbers on the CPU and a GPU."""
     train_set, test_set = load_sets(c)
-    workers = c.workers
-    if workers is None:
-        workers = 0 if device.type == "cpu" else \
-            min(8, max(1, (os.cpu_count() or 2) // max(1, dist_info.world)))
-    pin = device.type == "cuda"
-    train_loader = data_mod.make_loader(train_set, c.batch_size, train=True, seed=c.seed,
-                                        num_workers=workers, distributed=dist_info.world > 1,
-                                        pin_memory=pin)
-    test_loader = data_mod.make_loader(_shard(test_set, dist_info), c.batch_size, train=False,
-                                       seed=c.seed, num_workers=workers, pin_memory=pin)
+    train_loader = data_mod.ResidentLoader(train_set, c.batch_size, train=True, seed=c.seed,
+                                           device=device, mixup=c.mixup,
+                                           rank=dist_info.rank, world=dist_info.world)
+    test_loader = data_mod.ResidentLoader(_shard(test_set, dist_info), c.batch_size,
+                                          train=False, device=device)
     val_set = load_validation(c)
-    val_loader = None if val_set is None else data_mod.make_loader(
-        _shard(val_set, dist_info), c.batch_size, train=False, seed=c.seed,
-        num_workers=workers, pin_memory=pin)
+    val_loader = None if val_set is None else data_mod.ResidentLoader(
+        _shard(val_set, dist_info), c.batch_size, train=False, device=device)
     return train_set, test_set, train_loader, test_loader, val_loader
 
 
@@ -430,8 +429,7 @@ def _epoch(c, epoch, net, model, loaders, optimizer, scheduler, device, dist_inf
     runtime.seed_all(runtime.epoch_seed(c.seed, epoch, dist_info.rank))
     data_mod.set_epoch(train_loader, epoch)
     sums = train_one_epoch(net, train_loader, optimizer, scheduler, c, device,
-                           f"epoch {epoch + 1}/{c.epochs}" if bars else None, teacher=teacher,
-                           epoch=epoch, rank=dist_info.rank)
+                           f"epoch {epoch + 1}/{c.epochs}" if bars else None, teacher=teacher)
     lr = optimizer.param_groups[0]["lr"]
     if dist_info.world > 1:
         runtime.average_batchnorm_stats(model)

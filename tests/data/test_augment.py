@@ -1,9 +1,11 @@
-"""snntorch_ms.data.augment: torchvision's crop, flip and mixup drawn from a key."""
+"""snntorch_ms.data.augment: crop, flip and mixup as tensor operations, with each
+epoch's draws made up front from (seed, epoch)."""
 
+import pytest
 import torch
+from torchvision.transforms.v2 import functional as TF
 
 from snntorch_ms.data import KeyedMixUp, RandomCropFlip, load_dataset
-from snntorch_ms.data.seeding import mix
 
 
 def test_paper_recipe_digits_augments_train_only():
@@ -22,71 +24,61 @@ def test_paper_recipe_digits_augments_train_only():
     assert not torch.equal(before, after)
 
 
-def _shift(x, dy, dx):
-    """out[i, j] = x[i + dy, j + dx], 0 outside: a crop of the zero-padded image."""
-    ref = torch.zeros_like(x)
-    h, w = x.shape[-2:]
-    for i in range(h):
-        for j in range(w):
-            if 0 <= i + dy < h and 0 <= j + dx < w:
-                ref[..., i, j] = x[..., i + dy, j + dx]
-    return ref
+def test_crop_and_flip_are_torchvisions_pad_crop_and_flip_for_the_drawn_offsets():
+    aug = RandomCropFlip(padding=2, flip=True)
+    x = torch.randint(0, 256, (64, 3, 5, 6), dtype=torch.uint8)
+    d = aug.draw(64, seed=3, epoch=1)
+    out = aug(x, d.dy, d.dx, d.flip)
+    for i in range(64):
+        ref = TF.crop(TF.pad(x[i], [2, 2, 2, 2], fill=0), int(d.dy[i]), int(d.dx[i]), 5, 6)
+        if d.flip[i]:
+            ref = TF.horizontal_flip(ref)
+        assert torch.equal(out[i], ref), i
+    # float images of [0, 1] get black (0) padding too
+    xf = x.float() / 255
+    assert torch.equal(aug(xf, d.dy, d.dx, d.flip), out.float() / 255)
 
 
-def test_random_crop_flip_is_torchvisions_crop_and_flip_drawn_from_the_key():
-    from torchvision.transforms import v2
-
-    x = torch.arange(1.0, 17.0).view(1, 4, 4)
+def test_draws_are_uniform_offsets_and_fair_flips_keyed_by_seed_and_epoch():
     aug = RandomCropFlip(padding=1, flip=True)
-    shifts = {(dy, dx): _shift(x, dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)}
-    seen, flips = {}, 0
-    state = torch.get_rng_state()
-    for k in range(400):
-        key = mix(k)
-        out = aug(x, key)
-        assert torch.equal(out, aug(x, key))  # a pure function of the key
-        # the same as torchvision's own transforms seeded with the key
-        torch.manual_seed(key)
-        ref = v2.RandomHorizontalFlip()(v2.RandomCrop(4, padding=1)(x))
-        assert torch.equal(out, ref)
-        # and it is one of the 9 shifts, mirrored or not
-        flipped = not any(torch.equal(out, s) for s in shifts.values())
-        flips += flipped
-        plain = out.flip(-1) if flipped else out
-        (shift,) = [d for d, s in shifts.items() if torch.equal(plain, s)]
-        seen[shift] = seen.get(shift, 0) + 1
-    torch.set_rng_state(state)
-    assert len(seen) == 9 and min(seen.values()) > 20  # 400 / 9 = 44 each on average
-    assert 160 < flips < 240  # p = 1/2
-    # keyed_rng leaves the global generator where it was
-    torch.manual_seed(3)
-    before = torch.get_rng_state()
-    aug(x, 123)
-    assert torch.equal(torch.get_rng_state(), before)
-    # no crop and no flip: the image itself
-    assert RandomCropFlip(0, False)(x, 5) is x
+    d = aug.draw(9000, seed=0, epoch=0)
+    counts = torch.bincount(d.dy * 3 + d.dx, minlength=9)
+    assert counts.min() > 850 and counts.max() < 1150  # 1000 each on average
+    assert 4300 < int(d.flip.sum()) < 4700
+    again = aug.draw(9000, seed=0, epoch=0)
+    assert all(torch.equal(a, b) for a, b in zip(d, again))
+    assert not torch.equal(aug.draw(9000, seed=0, epoch=1).dx, d.dx)
+    assert not torch.equal(aug.draw(9000, seed=1, epoch=0).dx, d.dx)
+    assert not RandomCropFlip(1, flip=False).draw(100, 0, 0).flip.any()
 
 
-def test_keyed_mixup_is_torchvisions_mixup_drawn_from_the_key():
+def test_no_crop_and_no_flip_is_the_image_itself():
+    x = torch.rand(2, 1, 4, 4)
+    aug = RandomCropFlip(0, False)
+    assert aug(x, *aug.draw(2, 0, 0)) is x
+    with pytest.raises(ValueError, match="padding must be >= 0"):
+        RandomCropFlip(-1)
+
+
+def test_mixup_mixes_each_image_with_the_one_before_by_hand():
     mix = KeyedMixUp(0.4, num_classes=3)
     x = torch.tensor([1.0, 10.0, 100.0]).view(3, 1, 1, 1)
     y = torch.tensor([0, 2, 2])
-    xm, t = mix(x, y, key=11)
-    # lambda from the soft label of image 0 (class 0, its partner is image 2, class 2)
-    lam = float(t[0, 0])
-    assert 0.0 < lam < 1.0
-    # partner = the image before in the batch: x_i <- lam x_i + (1 - lam) x_{i-1}
-    expect = torch.tensor([lam * 1 + (1 - lam) * 100, lam * 10 + (1 - lam) * 1,
-                           lam * 100 + (1 - lam) * 10]).view(3, 1, 1, 1)
+    xm, t = mix(x, y, 0.75)
+    expect = torch.tensor([0.75 * 1 + 0.25 * 100, 0.75 * 10 + 0.25 * 1,
+                           0.75 * 100 + 0.25 * 10]).view(3, 1, 1, 1)
     assert torch.allclose(xm, expect, rtol=1e-6)
-    assert torch.allclose(t, torch.tensor([[lam, 0, 1 - lam], [1 - lam, 0, lam], [0, 0, 1.0]]))
-    xm2, t2 = mix(x, y, key=11)
-    assert torch.equal(xm, xm2) and torch.equal(t, t2)
-    assert not torch.equal(mix(x, y, key=12)[1], t)
-    # the key of a batch depends on (seed, epoch, step, rank), each of them
-    keys = {KeyedMixUp.key(*a) for a in ((0, 0, 0, 0), (1, 0, 0, 0), (0, 1, 0, 0), (0, 0, 1, 0),
-                                         (0, 0, 0, 1))}
-    assert len(keys) == 5
-    # lambda ~ Beta(0.4, 0.4): mean 1/2, variance 1 / (4 (2 alpha + 1)) = 0.1389
-    lams = torch.tensor([float(mix(x, y, key=k)[1][0, 0]) for k in range(2000)])
-    assert abs(lams.mean().item() - 0.5) < 0.03 and abs(lams.var().item() - 0.1389) < 0.015
+    assert torch.allclose(t, torch.tensor([[0.75, 0, 0.25], [0.25, 0, 0.75], [0, 0, 1.0]]))
+    assert torch.equal(x, torch.tensor([1.0, 10.0, 100.0]).view(3, 1, 1, 1))  # not in place
+    with pytest.raises(ValueError, match="alpha must be > 0"):
+        KeyedMixUp(0.0, 3)
+
+
+def test_mixup_lambdas_are_beta_draws_keyed_by_seed_epoch_and_rank():
+    mix = KeyedMixUp(0.4, num_classes=3)
+    lams = mix.draw(4000, seed=0, epoch=0)
+    # Beta(0.4, 0.4): mean 1/2, variance 1 / (4 (2 alpha + 1)) = 0.1389
+    assert abs(lams.mean().item() - 0.5) < 0.02 and abs(lams.var().item() - 0.1389) < 0.01
+    assert torch.equal(lams, mix.draw(4000, seed=0, epoch=0))
+    others = [mix.draw(5, *k) for k in ((1, 0, 0), (0, 1, 0), (0, 0, 1))]
+    assert all(not torch.equal(o, lams[:5]) for o in others)

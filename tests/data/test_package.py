@@ -8,12 +8,13 @@ import pkgutil
 import snntorch_ms.data as data
 from snntorch_ms.errors import UserError
 
-#: snntorch_ms.data's public names before it became a package (0.3.0); they stay.
+#: snntorch_ms.data's public names before it became a package (0.3.0), which stay, and
+#: the resident loader (0.4.0).
 PUBLIC = [
     "DATASETS", "RECIPES", "DatasetInfo", "DatasetNotFoundError", "DatasetCorruptError",
     "ImageDataset", "TensorImageDataset", "ImageFileDataset", "RandomCropFlip", "KeyedMixUp",
     "keyed_rng", "EpochSampler", "dataset_info", "load_dataset", "train_augmentation", "subset",
-    "make_loader", "set_epoch", "dataset_source",
+    "make_loader", "ResidentLoader", "set_epoch", "dataset_source",
 ]
 
 
