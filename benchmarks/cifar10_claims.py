@@ -62,7 +62,7 @@ import time
 from pathlib import Path
 
 from experiment import (commit, format_gain, label_points, launch, log_energy_axis, mean_sd,
-                        paired_gain, pareto, run_jobs)
+                        paired_gain, pareto, result_path, run_dir, run_jobs, trained)
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "cifar10-jpeg.tar.gz"
@@ -133,19 +133,6 @@ def jobs_in_order(cfgs):
 # -- running ------------------------------------------------------------------------
 
 
-def run_dir(args, name, seed):
-    return Path(args.runs) / f"{name}-s{seed}"
-
-
-def result_path(args, name, seed):
-    return Path(args.results) / f"{name}-s{seed}" / "result.json"
-
-
-def trained(args, name, seed):
-    d = run_dir(args, name, seed)
-    return (d / "metrics.json").is_file() and (d / "checkpoint.pt").is_file()
-
-
 def command(args, cfgs, name, seed):
     c = cfgs[name]
     cmd = [sys.executable, "-m", "snntorch_ms", "train", "--dataset", "cifar10",
@@ -154,7 +141,7 @@ def command(args, cfgs, name, seed):
            "--warmup-epochs", "1", "--batch-size", str(args.batch_size),
            "--val-images", str(args.val), "--seed", str(seed), "--device", "cpu",
            "--threads", "1", "--energy-images", str(args.energy_images), "--no-download",
-           "--out", str(run_dir(args, name, seed)), "--resume", "--no-progress"]
+           "--out", str(run_dir(args.runs, name, seed)), "--resume", "--no-progress"]
     if args.train:
         cmd += ["--limit-train", str(args.train)]
     if args.test:
@@ -165,7 +152,7 @@ def command(args, cfgs, name, seed):
         for key, value in c["neuron_args"].items():
             cmd += ["--neuron-arg", f"{key}={value}"]
     if c["teacher"]:
-        cmd += ["--teacher", str(run_dir(args, c["teacher"], seed))]
+        cmd += ["--teacher", str(run_dir(args.runs, c["teacher"], seed))]
     return cmd
 
 
@@ -186,7 +173,7 @@ def checkout_of(folder):
 
 def summarise(args, cfgs, name, seed):
     """The compact result of a finished run: what the tables and pictures need."""
-    m = json.loads((run_dir(args, name, seed) / "metrics.json").read_text())
+    m = json.loads((run_dir(args.runs, name, seed) / "metrics.json").read_text())
     c = cfgs[name]
     rep, ann = m["energy_report"], m["ann_energy_report"]
     return {
@@ -217,7 +204,7 @@ def summarise(args, cfgs, name, seed):
 
 def record(args, cfgs, name, seed, wall):
     result = summarise(args, cfgs, name, seed)
-    path = result_path(args, name, seed)
+    path = result_path(args.results, name, seed)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(result, indent=2))
@@ -233,9 +220,9 @@ def run(args, cfgs, rows):
     jobs = [j for j in jobs_in_order(cfgs) if cfgs[j[0]]["row"] in rows]
     deps = lambda k: [(cfgs[k[0]]["teacher"], k[1])] if cfgs[k[0]]["teacher"] else []  # noqa: E731
     return run_jobs(
-        jobs, dependencies=deps, trained=lambda k: trained(args, *k),
-        done=lambda k: result_path(args, *k).is_file(),
-        start=lambda k: launch(command(args, cfgs, *k), run_dir(args, *k), REPO,
+        jobs, dependencies=deps, trained=lambda k: trained(run_dir(args.runs, *k)),
+        done=lambda k: result_path(args.results, *k).is_file(),
+        start=lambda k: launch(command(args, cfgs, *k), run_dir(args.runs, *k), REPO,
                                env={"PYTHONPATH": str(REPO)}),
         record=lambda k, wall: record(args, cfgs, *k, wall), parallel=args.jobs,
         log_of=lambda k: f"{k[0]} seed {k[1]}")

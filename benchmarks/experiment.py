@@ -30,6 +30,21 @@ def launch(cmd: Sequence[str], out: Path, cwd: Path, env: Optional[Dict[str, str
                             env=env, cwd=cwd)
 
 
+def run_dir(runs, name: str, seed: int) -> Path:
+    """The folder of run ``name`` with ``seed`` (its checkpoint, log and metrics)."""
+    return Path(runs) / f"{name}-s{seed}"
+
+
+def result_path(results, name: str, seed: int) -> Path:
+    """Where the compact result of run ``name`` with ``seed`` is written (and committed)."""
+    return Path(results) / f"{name}-s{seed}" / "result.json"
+
+
+def trained(folder: Path) -> bool:
+    """A run usable as a dependency: its checkpoint and metrics are there."""
+    return (folder / "metrics.json").is_file() and (folder / "checkpoint.pt").is_file()
+
+
 def run_jobs(jobs: Iterable[Hashable], *, dependencies: Callable[[Hashable], List[Hashable]],
              trained: Callable[[Hashable], bool], done: Callable[[Hashable], bool],
              start: Callable[[Hashable], subprocess.Popen],

@@ -49,8 +49,9 @@ import sys
 import time
 from pathlib import Path
 
-from experiment import (commit, format_gain, label_points, launch, log_energy_axis,
-                        paired_gain, pareto, run_jobs, spread_labels)  # noqa: F401
+from experiment import (commit, format_gain, label_points, launch, log_energy_axis,  # noqa: F401
+                        paired_gain, pareto, result_path, run_dir, run_jobs, spread_labels,
+                        trained)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -161,7 +162,7 @@ def dependencies(cfgs, name):
 
 def command(args, cfgs, name, seed):
     s = cfgs[name]
-    out = run_dir(args, name, seed)
+    out = run_dir(args.runs, name, seed)
     cmd = [sys.executable, "-m", "snntorch_ms", "train", "--dataset", args.dataset,
            "--data-dir", args.data_dir, "--model", "convnet", "--neuron", s["neuron"],
            "--timesteps", str(s["T"]), "--epochs", str(s["epochs"] or args.epochs),
@@ -177,31 +178,17 @@ def command(args, cfgs, name, seed):
     if s["mpbn"]:
         cmd += ["--membrane-bn"]
     if s["teacher"]:
-        cmd += ["--teacher", str(run_dir(args, s["teacher"], seed)),
+        cmd += ["--teacher", str(run_dir(args.runs, s["teacher"], seed)),
                 "--distill-weight", str(args.distill_weight),
                 "--distill-temperature", str(args.distill_temperature)]
     if s["warm"]:
-        cmd += ["--init-from", str(run_dir(args, s["warm"], seed))]
+        cmd += ["--init-from", str(run_dir(args.runs, s["warm"], seed))]
     return cmd
-
-
-def run_dir(args, name, seed):
-    return Path(args.runs) / f"{name}-s{seed}"
-
-
-def result_path(args, name, seed):
-    return Path(args.results) / f"{name}-s{seed}" / "result.json"
-
-
-def trained(args, name, seed):
-    """A run usable as a dependency: its checkpoint and metrics are there."""
-    d = run_dir(args, name, seed)
-    return (d / "metrics.json").is_file() and (d / "checkpoint.pt").is_file()
 
 
 def summarise(args, cfgs, name, seed):
     """The compact result of a finished run (what the table and the plot need)."""
-    m = json.loads((run_dir(args, name, seed) / "metrics.json").read_text())
+    m = json.loads((run_dir(args.runs, name, seed) / "metrics.json").read_text())
     rep, ann = m["energy_report"], m["ann_energy_report"]
     s = cfgs[name]
     return {
@@ -224,15 +211,16 @@ def run_all(args, cfgs, jobs):
     """Train the ``(name, seed)`` jobs and what they need, ``args.jobs`` at a time."""
     return run_jobs(
         jobs, dependencies=lambda k: [(d, k[1]) for d in dependencies(cfgs, k[0])],
-        trained=lambda k: trained(args, *k), done=lambda k: result_path(args, *k).is_file(),
-        start=lambda k: launch(command(args, cfgs, *k), run_dir(args, *k), REPO),
+        trained=lambda k: trained(run_dir(args.runs, *k)),
+        done=lambda k: result_path(args.results, *k).is_file(),
+        start=lambda k: launch(command(args, cfgs, *k), run_dir(args.runs, *k), REPO),
         record=lambda k, wall: record(args, cfgs, *k, wall), parallel=args.jobs,
         log_of=lambda k: f"{k[0]} seed {k[1]}")
 
 
 def record(args, cfgs, name, seed, wall):
     result = summarise(args, cfgs, name, seed)
-    path = result_path(args, name, seed)
+    path = result_path(args.results, name, seed)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=2))
     print(f"[{time.strftime('%H:%M:%S')}] done  {name} seed {seed}: test {result['test_acc']:.2f} %"

@@ -64,7 +64,7 @@ def test_command_carries_the_papers_constants_and_setting(exp, cfgs, tmp_path):
 def test_distillation_depends_on_the_same_seeds_relu_run(exp, cfgs, tmp_path):
     a = args(tmp_path)
     cmd = exp.command(a, cfgs, "conv-proj-kd", 1)
-    assert cmd[cmd.index("--teacher") + 1] == str(exp.run_dir(a, "conv-relu", 1))
+    assert cmd[cmd.index("--teacher") + 1] == str(exp.run_dir(a.runs, "conv-relu", 1))
 
 
 def fake(name, seed, test, val, row="A", neuron="proj", model="cnn-mixer", g=4):
