@@ -62,7 +62,8 @@ import time
 from pathlib import Path
 
 from experiment import (commit, format_gain, label_points, launch, log_energy_axis, mean_sd,
-                        paired_gain, pareto, result_path, run_dir, run_jobs, trained)
+                        paired_gain, pareto, pyplot, result_path, run_dir, run_jobs,
+                        save_figure, trained)
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "cifar10-jpeg.tar.gz"
@@ -354,10 +355,7 @@ def write_table(args, table, path):
 
 def plot_windows(table, path):
     """The paper's Table 4 / Figure 5a mirrored: accuracy against g per neuron."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), sharey=False)
     for ax, model, prefix in ((axes[0], "CNN mixer", "cnn"), (axes[1], "LSTM mixer", "lstm")):
@@ -380,18 +378,13 @@ def plot_windows(table, path):
     axes[0].legend(fontsize=8)
     fig.suptitle("CIFAR-10 (JPEG q75 copy), T=1: accuracy against the number of windows "
                  "(mean ± sd over seeds, dots: single seeds)", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def plot_curves(table, path):
     """Per-epoch validation accuracy of every run (mean over its seeds), one panel per
     network."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     models = [m for m in ("cnn-mixer", "convnet", "lstm-mixer")
               if any(r["model"] == m for r in table.values())]
@@ -415,16 +408,11 @@ def plot_curves(table, path):
     axes[0][0].set_ylabel("validation accuracy (%)")
     fig.suptitle("CIFAR-10 (JPEG q75 copy): validation accuracy per epoch (mean over seeds; "
                  "dotted: rows D-E)", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def plot_energy(table, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     colours = {"relu": "black", "leaky": "tab:blue", "proj": "tab:orange"}
     markers = {"cnn-mixer": "o", "lstm-mixer": "^", "convnet": "s"}
@@ -450,9 +438,7 @@ def plot_energy(table, path):
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8, loc="lower right")
     ax.set_title("CIFAR-10 (JPEG q75 copy), T=1 unless named: accuracy against energy")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def report(args):

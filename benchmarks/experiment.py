@@ -198,6 +198,26 @@ def label_points(fig, ax, names, points, size=7):
                     if moved else None)
 
 
+def pyplot():
+    """matplotlib's pyplot on the file-only Agg backend (no display needed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_figure(fig, path) -> None:
+    """Lay out, write (120 dpi) and close a figure."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    fig.clf()
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+
 def log_energy_axis(ax, label):
     """A log-scale x axis of energies with plain tick labels."""
     import matplotlib.ticker

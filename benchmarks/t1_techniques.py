@@ -50,8 +50,8 @@ import time
 from pathlib import Path
 
 from experiment import (commit, format_gain, label_points, launch, log_energy_axis,  # noqa: F401
-                        paired_gain, pareto, result_path, run_dir, run_jobs, spread_labels,
-                        trained)
+                        paired_gain, pareto, pyplot, result_path, run_dir, run_jobs,
+                        save_figure, spread_labels, trained)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -404,10 +404,7 @@ def verdicts(args, cfgs, table):
 
 
 def plot(table, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     colours = {"relu": "black", "leaky": "tab:blue", "proj-g2": "tab:orange",
                "proj-g4": "tab:green"}
@@ -434,9 +431,7 @@ def plot(table, path):
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8, loc="lower right")
     ax.set_title("One time step: accuracy against energy (seed spread as error bars)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def report(args, cfgs, only=None, stem="table"):
