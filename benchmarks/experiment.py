@@ -49,11 +49,16 @@ def run_jobs(jobs: Iterable[Hashable], *, dependencies: Callable[[Hashable], Lis
              trained: Callable[[Hashable], bool], done: Callable[[Hashable], bool],
              start: Callable[[Hashable], subprocess.Popen],
              record: Callable[[Hashable, float], None], parallel: int = 2,
-             log_of: Callable[[Hashable], str] = str) -> set:
+             log_of: Callable[[Hashable], str] = str, deadline: Optional[float] = None,
+             stopped: Optional[Callable[[Hashable, bool], None]] = None) -> set:
     """Run every job not ``done`` (and the dependencies it needs that are not
     ``trained``), ``parallel`` processes at a time, a job only once its dependencies
     finished; ``record(job, wall seconds)`` each success. Returns the failed jobs (a
-    job whose dependency failed is skipped and counted as failed)."""
+    job whose dependency failed is skipped and counted as failed).
+
+    At ``deadline`` (a ``time.time()`` value) the jobs still running are stopped
+    (SIGTERM, SIGKILL 10 s later) and ``stopped(job, True)`` is called for each, then
+    ``stopped(job, False)`` for each job not started; the pool returns."""
     todo: List[Hashable] = []
 
     def need(job, as_dependency):
@@ -77,6 +82,9 @@ def run_jobs(jobs: Iterable[Hashable], *, dependencies: Callable[[Hashable], Lis
                 print(f"[{stamp()}] {log_of(job)} FAILED (exit {proc.returncode})", flush=True)
             else:
                 record(job, time.time() - t0)
+        if deadline is not None and time.time() >= deadline:
+            _stop(running, todo, stopped or (lambda job, started: None), log_of)
+            return failed
         for job in [j for j in todo if any(d in failed for d in dependencies(j))]:
             todo.remove(job)
             failed.add(job)
@@ -92,6 +100,22 @@ def run_jobs(jobs: Iterable[Hashable], *, dependencies: Callable[[Hashable], Lis
             raise RuntimeError(f"cannot schedule {todo}")
         time.sleep(0.5)
     return failed
+
+
+def _stop(running, todo, stopped, log_of) -> None:
+    for proc, _ in running.values():
+        proc.terminate()
+    for job, (proc, _) in running.items():
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        print(f"[{stamp()}] {log_of(job)}: stopped at the deadline", flush=True)
+        stopped(job, True)
+    for job in todo:
+        print(f"[{stamp()}] {log_of(job)}: not started before the deadline", flush=True)
+        stopped(job, False)
 
 
 def commit(repo: Path, paths: Sequence[Path], message: str, tries: int = 20) -> bool:
