@@ -1,63 +1,26 @@
 """ProjLeaky: a leaky integrate-and-fire neuron that runs its receptive-field
-windows as sub-steps of one time step, carrying a projected membrane."""
+windows as sub-steps of one time step, carrying a projected membrane.
+
+Its parts: the option checks (:mod:`._options`), the engines and the plan that
+picks one (:mod:`._engines`), the NIR guard (:mod:`._nir`); here the neuron itself,
+its state, layouts, and the work it reports to the energy counter."""
 
 from __future__ import annotations
 
 import torch
 from snntorch import Leaky
 
-from ..functional.fused import FusedConfig, fused_unsupported, fused_window_scan
-from ..functional.fused.backend import backend_problem, check_backend, resolve, settings
-from ..functional.spec import recognise_surrogate
-from ..functional.projection import get_projection
-from ..functional.update import RESET_MECHANISMS, neuron_step, window_scan
+from ..functional.projection import projection_work
+from ..functional.windows import coverage
+from ._engines import EngineMixin
 from ._instances import forget
 from ._nir import nir_trace_guard
-from ..functional.windows import (
-    check_scheme,
-    cut_windows,
-    recompose_membrane,
-    recompose_spikes,
-    window_boxes,
-)
+from ._options import CONDENSE, OWN_KEYWORDS, check_options, per_channel_length  # noqa: F401
 
 __all__ = ["ProjLeaky"]
 
-CONDENSE = ("or", "mean")
 
-#: ProjLeaky's own parameters, keyword-only after Leaky's.
-OWN_KEYWORDS = ("theta", "windows", "groups", "projection", "condense", "learn_theta",
-                "backend")
-
-def _per_channel_length(value: torch.Tensor):
-    """``None`` for a scalar (one element, at most one dimension), ``C`` for a
-    per-channel ``[C]`` or ``[C, 1, 1]``, ``-1`` for any other shape."""
-    if value.dim() <= 1 and value.numel() == 1:
-        return None
-    if value.dim() == 1 or (value.dim() == 3 and tuple(value.shape[1:]) == (1, 1)):
-        return value.shape[0]
-    return -1
-
-
-def _check_parameter(name: str, value, windowed: bool) -> torch.Tensor:
-    """``value`` as a tensor; with windows, an error unless scalar or per-channel.
-
-    Without windows any shape is accepted and broadcast against the input as
-    snntorch's Leaky does (a 1-D vector then runs along the input's last
-    dimension)."""
-    value = value if isinstance(value, torch.Tensor) else torch.as_tensor(value)
-    if windowed and _per_channel_length(value) == -1:
-        raise ValueError(
-            f"{name} has shape {tuple(value.shape)}: with windows a neuron parameter must "
-            "be a scalar or per-channel, [C] or [C, 1, 1]; a per-position value has no "
-            "meaning across windows (a window sub-step runs on h x w positions that lie at "
-            "a different place of the map in every window); pass windows=None for "
-            "snntorch.Leaky's broadcasting of any shape"
-        )
-    return value
-
-
-class ProjLeaky(Leaky):
+class ProjLeaky(Leaky, EngineMixin):
     r"""Leaky integrate-and-fire neuron that processes receptive-field windows as
     sub-steps of a single time step, with a projected carried membrane
     (Yao et al., ACML 2023).
@@ -227,30 +190,10 @@ class ProjLeaky(Leaky):
         learn_theta=False,
         backend="auto",
     ):
-        check_backend(backend)
-        if reset_mechanism not in RESET_MECHANISMS:
-            raise ValueError(f"unknown reset_mechanism={reset_mechanism!r}: expected one of "
-                             f"{RESET_MECHANISMS}")
-        check_scheme(windows, groups, allow_none=True)
-        project = get_projection(projection)  # raises on an unknown projection
-        if condense not in CONDENSE:
-            raise ValueError(f"unknown condense={condense!r}: expected one of {CONDENSE}")
-        windowed = windows is not None and groups > 1
-        if inhibition and windowed:
-            raise ValueError(
-                "inhibition is not defined across windows: pass windows=None (or groups=1) "
-                "to use inhibition"
-            )
-        beta = _check_parameter("beta", beta, windowed)
-        threshold = _check_parameter("threshold", threshold, windowed)
-        theta = _check_parameter("theta", theta, windowed)
-        graded_spikes_factor = _check_parameter("graded_spikes_factor",
-                                                graded_spikes_factor, windowed)
-        # value checks live here: inside forward they would break torch.compile
-        if not bool((threshold > 0).all()):
-            raise ValueError(f"threshold must be > 0, got {threshold.tolist()}")
-        if not bool((theta > 0).all()):
-            raise ValueError(f"theta must be > 0, got {theta.tolist()}")
+        windowed, project, beta, threshold, theta, graded_spikes_factor = check_options(
+            beta, threshold, theta, graded_spikes_factor, reset_mechanism=reset_mechanism,
+            windows=windows, groups=groups, projection=projection, condense=condense,
+            inhibition=inhibition, backend=backend)
         # snntorch's constructor enters the neuron in the class-wide instances list
         # first; one that then fails must not stay there half-built (detach_hidden
         # and reset_hidden walk that list and would meet a neuron without mem)
@@ -323,7 +266,61 @@ class ProjLeaky(Leaky):
         ``groups=1``, and ``projection="none"``)."""
         return not self.windowed and self.projection == "none"
 
-    # -- energy accounting (see snntorch_ms/energy/counting.py) -----------------
+    # -- the work it reports to the energy counter (snntorch_ms/energy/counting.py) --
+
+    #: The kind the energy counter files this neuron under (a spiking neuron whose
+    #: elementwise work :meth:`elementwise_work` reports).
+    energy_kind = "projleaky"
+
+    def elementwise_work(self, input_: torch.Tensor, lateral=None) -> dict:
+        r"""The neuron-internal work of one call on ``input_``, for the energy
+        counter: membrane updates and the projection's operations.
+
+        .. math::
+
+            n_{\rm updates} = \begin{cases}
+            B\, C \sum_{i,j} n(i, j) & \text{with windows, on a map} \\
+            |\text{input}| & \text{otherwise}
+            \end{cases}
+
+        with :math:`n(i, j)` the number of windows covering position :math:`(i, j)`
+        (:func:`~snntorch_ms.functional.coverage`): one membrane update per window
+        sub-step and position, each evaluating the projection
+        (:func:`~snntorch_ms.functional.projection_work`; with ``lateral``, windows
+        :math:`p \ge 2` evaluate it with a lateral membrane). A window stack
+        ``[B, g, C, h, w]`` is :math:`g` sub-steps already cut; without windows
+        there is one update per element and no lateral membrane is used.
+
+        Example::
+
+            >>> lif = ProjLeaky(0.5, windows="overlap", groups=4)
+            >>> x = torch.zeros(2, 3, 4, 4)
+            >>> w = lif.elementwise_work(x, lateral=torch.zeros_like(x))
+            >>> w["updates"], w["sines"], w["cosines"], w["projection"]
+            (216, 216, 162, 'sincos')
+
+        :param input_: the call's input
+        :type input_: torch.Tensor
+        :param lateral: the call's lateral membrane, or None. Defaults to None
+        :type lateral: torch.Tensor, optional
+        :return: ``updates``, ``sines``, ``cosines``, ``proj_mults``, ``proj_adds``
+            (counts) and ``projection`` (its name, or ``"callable"``)
+        :rtype: dict
+        """
+        if not self.windowed:  # one update per element, no lateral membrane is used
+            updates, with_lateral = int(input_.numel()), 0
+        else:
+            groups = int(self.groups)
+            if input_.dim() == 4:
+                b, c, h, w = input_.shape
+                per_map = int(coverage(int(h), int(w), self.windows, groups).sum())
+                updates = int(b) * int(c) * per_map
+            else:
+                updates = int(input_.numel())
+            with_lateral = updates // groups * (groups - 1) if lateral is not None else 0
+        name = self.projection if isinstance(self.projection, str) else "callable"
+        return dict(updates=updates, projection=name,
+                    **projection_work(self.projection, updates, with_lateral))
 
     def spike_counts(self, spk: torch.Tensor):
         r"""How many window spikes make up each element of an output map, for the
@@ -354,8 +351,6 @@ class ProjLeaky(Leaky):
         """
         if not self.windowed or self.condense != "mean" or spk.dim() != 4:
             return None
-        from ..functional.windows import coverage
-
         n = coverage(spk.shape[-2], spk.shape[-1], self.windows, self.groups,
                      device=spk.device, dtype=spk.dtype)
         s = self._channel_view("graded_spikes_factor", self.graded_spikes_factor, spk)
@@ -385,7 +380,7 @@ class ProjLeaky(Leaky):
     def _channel_view(self, name: str, value: torch.Tensor, input_: torch.Tensor):
         """A per-channel ``[C]`` or ``[C, 1, 1]`` value as ``[C, 1, 1]``, checked
         against the input's channel dimension; scalars as they are."""
-        length = _per_channel_length(value)
+        length = per_channel_length(value)
         if length is None:
             return value
         channels = input_.shape[-3]
@@ -395,147 +390,6 @@ class ProjLeaky(Leaky):
                 f"the input of shape {tuple(input_.shape)} has {channels} channels"
             )
         return value.reshape(channels, 1, 1)
-
-    # -- the engine (snntorch_ms/functional/fused/backend.py) --------------------
-
-    @property
-    def backend(self) -> str:
-        """The engine setting: ``"auto"``, ``"reference"``, ``"eager"``,
-        ``"compiled"`` or ``"triton"`` (see the class's ``backend`` parameter).
-        Setting it checks an explicit engine against the neuron's options."""
-        return self.__dict__["_backend"]
-
-    @backend.setter
-    def backend(self, value: str) -> None:
-        check_backend(value)  # the name, and the library triton needs
-        problem = backend_problem(value, self._fused_supported()[1], self.windowed)
-        if problem:
-            raise ValueError(f"ProjLeaky(backend={value!r}): {problem}; pass "
-                             "backend='auto' to let the neuron choose")
-        self.__dict__["_backend"] = value
-
-    def resolved_backend(self, device="cpu") -> str:
-        r"""The engine this neuron runs for an input on ``device`` with its current
-        options: ``backend`` itself when explicit, else what ``"auto"`` resolves
-        to (see :func:`~snntorch_ms.functional.fused.backend.resolve`):
-
-        .. math::
-
-            \text{auto} \mapsto \begin{cases} \text{reference} &
-            \text{exact-Leaky twin, or options not covered} \\
-            \text{compiled} & \text{CUDA} \\ \text{eager} & \text{otherwise}\end{cases}
-
-        Example::
-
-            >>> ProjLeaky(0.5).resolved_backend("cpu")
-            'eager'
-            >>> ProjLeaky(0.5).resolved_backend("cuda")
-            'compiled'
-            >>> ProjLeaky(0.5, windows=None, projection="none").resolved_backend()
-            'reference'
-
-        :param device: a device, or its type. Defaults to ``"cpu"``
-        :type device: torch.device or str, optional
-        :return: ``"reference"``, ``"eager"``, ``"compiled"`` or ``"triton"``
-        :rtype: str
-        :raises ValueError: when the explicit ``backend`` cannot run on ``device``
-            or with the options set since
-        """
-        return self._plan(torch.device(device).type)[0]
-
-    def _plan(self, device_type: str):
-        """``(engine, step)``: the engine resolved for ``device_type`` and the
-        method that runs the time step on it, kept until the backend, an option,
-        the device type or :func:`~snntorch_ms.functional.fused.configure` changes."""
-        supported, option = self._fused_supported()
-        key = (self.backend, device_type, supported, option, self.projection,
-               settings()["version"])
-
-        def compute():
-            engine = resolve(self.backend, device_type, option, self.windowed,
-                             self.nir_exportable)
-            step = ProjLeaky._reference_forward if engine == "reference" \
-                else ProjLeaky._fused_forward
-            return engine, step
-
-        return self._memo("plan", key, compute)
-
-    def _memo(self, name, key, compute):
-        """``compute()``, remembered under ``name`` for the last ``key`` (the options
-        it depends on, so that setting ``spike_grad`` or any option later is seen):
-        the per-call checks below cost about 55 µs a call otherwise (a 16x8x8 quad
-        layer's step takes about 1.5 ms on one CPU thread)."""
-        memo = self.__dict__.setdefault("_memos", {})
-        slot = memo.get(name)
-        if slot is None or slot[0] != key:
-            slot = memo[name] = (key, compute())
-        return slot[1]
-
-    def _fused_support(self):
-        """``(supported, first option not covered or None, recognised surrogate)``
-        for this neuron's current options."""
-        gsf = self.graded_spikes_factor
-        key = (self.projection, self.spike_grad, self.reset_mechanism, self.condense,
-               self.state_quant, self.inhibition, self.reset_delay,
-               isinstance(gsf, torch.Tensor) and gsf.requires_grad)
-
-        def compute():
-            reason = fused_unsupported(
-                projection=self.projection, spike_grad=self.spike_grad,
-                reset_mechanism=self.reset_mechanism, condense=self.condense,
-                state_quant=self.state_quant, inhibition=self.inhibition,
-                reset_delay=self.reset_delay, graded_spikes_factor=gsf)
-            return reason is None, reason, recognise_surrogate(self.spike_grad)
-
-        return self._memo("fused_support", key, compute)
-
-    def _fused_supported(self):
-        """``(True, None)`` when the fused scan covers this neuron's options, else
-        ``(False, name of the first option it does not cover)``."""
-        return self._fused_support()[:2]
-
-    def _surrogate_spec(self):
-        """``(kind, parameter)`` of ``spike_grad`` (:func:`~snntorch_ms.functional.spec.recognise_surrogate`)."""
-        return self._fused_support()[2]
-
-    def _fused_forward(self, engine, layout, input_, lateral, beta, threshold, theta, gsf):
-        """The time step through :class:`~snntorch_ms.functional.fused.FusedWindowScan`
-        on ``engine``, returning the dtypes the reference path returns."""
-        surrogate = self._surrogate_spec()
-        if layout == "map":
-            height, width = input_.shape[-2:]
-            cfg = FusedConfig.for_map(height, width, self.windows, self.groups, self.projection,
-                                      self.reset_mechanism, self.condense, surrogate)
-            t, b, l, r = cfg.boxes[-1]
-            carried = self.mem[..., t:b, l:r]
-        elif layout == "stack":
-            cfg = FusedConfig.for_stack(self.projection, self.reset_mechanism, surrogate)
-            carried = self.mem[:, -1]
-        else:
-            cfg = FusedConfig.for_single(self.projection, self.reset_mechanism, surrogate)
-            carried = self.mem
-        spk, mem = fused_window_scan(cfg, input_, carried, lateral, beta, threshold, theta, gsf,
-                                     engine)
-        spk_dtype, mem_dtype = self._reference_dtypes(mem.dtype, gsf)
-        return spk.to(spk_dtype), mem.to(mem_dtype)
-
-    def _reference_dtypes(self, dtype, gsf):
-        """The dtypes of the reference path's spikes and membrane when the
-        arithmetic runs in ``dtype`` (snntorch.Leaky's rule): the spikes are what
-        the surrogate returns (float32 for snntorch's, whatever the membrane's
-        dtype), times a per-channel ``graded_spikes_factor``; the reset signal (the
-        detached spikes) promotes the membrane unless ``reset_mechanism="none"``."""
-        key = (self.spike_grad, dtype, self.reset_mechanism, gsf.dim() > 0 and gsf.dtype)
-
-        def compute():
-            fired = self.spike_grad(torch.zeros(1, dtype=dtype)).dtype
-            mem = dtype if self.reset_mechanism == "none" else torch.promote_types(dtype, fired)
-            spk = fired
-            if gsf.dim() > 0:
-                spk = torch.promote_types(spk, gsf.dtype)
-            return spk, mem
-
-        return self._memo("reference_dtypes", key, compute)
 
     # -- forward ---------------------------------------------------------------
 
@@ -610,43 +464,3 @@ class ProjLeaky(Leaky):
             return spk
         else:
             return spk, self.mem
-
-    def _reference_forward(self, engine, layout, input_, lateral, beta, threshold, theta, gsf):
-        """The time step through the pure functions of :mod:`snntorch_ms.functional`
-        (``engine`` is ``"reference"``)."""
-        if layout == "map":
-            height, width = input_.shape[-2:]
-            boxes = window_boxes(height, width, self.windows, self.groups)
-            t, b, l, r = boxes[-1]
-            cur = cut_windows(input_, self.windows, self.groups)
-            lat = cut_windows(lateral, self.windows, self.groups) if lateral is not None else None
-            carried = self.mem[..., t:b, l:r]
-        elif layout == "stack":
-            cur, lat, carried = input_, lateral, self.mem[:, -1]
-
-        fire = None
-        if self.inhibition:
-            def fire(m):
-                return self.fire_inhibition(m.size(0), m)
-
-        options = dict(
-            beta=beta,
-            threshold=threshold,
-            theta=theta,
-            projection=self._project,
-            spike_fn=self.spike_grad,
-            reset_mechanism=self.reset_mechanism,
-            graded_spikes_factor=gsf,
-            state_quant=self.state_quant,
-            reset_delay=self.reset_delay,
-            fire=fire,
-        )
-        if layout == "any":
-            # one window: snntorch.Leaky's update on any shape, 0-dim included
-            return neuron_step(input_, self.mem, **options)
-        spk, new_mem = window_scan(cur, carried, lat, **options)
-        if layout == "map":
-            size = input_.shape[-2:]
-            spk = recompose_spikes(spk, size, self.windows, self.condense, magnitude=gsf)
-            new_mem = recompose_membrane(new_mem, size, self.windows)
-        return spk, new_mem

@@ -13,6 +13,16 @@ forward hooks (removed afterwards, also when the forward raises) and returns an
   its firing rate), and the ANN side's ReLUs and batch norms, counted by the same
   rules (see :func:`neuron_work`).
 
+Neurons report their own work; the counter knows no neuron class of this package. A
+module that says what it is carries an ``energy_kind`` (``"projleaky"``, ``"relu"``;
+None: not counted itself) and, when its work is not one update per element, a method
+``elementwise_work(input_, lateral)`` returning the fields of :class:`NeuronCount`
+it fills (``updates``, ``sines``, ``cosines``, ``proj_mults``, ``proj_adds``,
+``projection``); a neuron whose output is made of several spikes per element says
+how many through ``spike_counts(spk)``. :class:`~snntorch_ms.ProjLeaky` reports all
+three; the models' ``"relu"`` adapter its kind. Any other snntorch spiking neuron is
+a ``"leaky"``, and :class:`torch.nn.ReLU` and batch norms are recognised as such.
+
 Nothing here knows about joules: :mod:`snntorch_ms.energy.pricing` prices these
 counts.
 
@@ -55,15 +65,16 @@ Example::
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 import torch
-import torch.nn.functional as F
 from snntorch._neurons.neurons import SpikingNeuron
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from ..functional.windows import coverage
+from ..functional.projection import projection_ops  # re-exported: it lives beside its spec
+from ._synapses import (carry_counts, conv_acs, graded_counts, is_binary, layer_kind, rnn_ops,
+                        tensor_key)
 
 __all__ = [
     "LayerCount",
@@ -73,9 +84,6 @@ __all__ = [
     "projection_ops",
     "neuron_work",
 ]
-
-_CONV_FUNCS = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
-_RNN_GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
 
 #: Kinds of :class:`NeuronCount` that are spiking neurons (they have a firing rate).
 SPIKING_KINDS = ("leaky", "projleaky")
@@ -151,7 +159,7 @@ class NeuronCount:
     :class:`~snntorch_ms.ProjLeaky`, so more than its outputs with overlapping
     windows), for a ReLU or a batch norm its output elements. ``sines``,
     ``cosines``, ``proj_mults`` and ``proj_adds`` are the projection's work
-    (:func:`projection_ops`). ``spikes`` and ``outputs`` (non-zero and all
+    (:func:`~snntorch_ms.functional.projection_ops`). ``spikes`` and ``outputs`` (non-zero and all
     elements of the spike output) give a spiking neuron's firing rate :math:`r`.
 
     Example::
@@ -253,44 +261,6 @@ class OperationCounts:
 # ---------------------------------------------------------------------------
 
 
-def projection_ops(projection, lateral: bool) -> Tuple[int, int, int, int]:
-    r"""Work of one evaluation of ProjLeaky's projection :math:`\Omega(a, b)`, as
-    written in :mod:`snntorch_ms.functional.projection`:
-    ``(sines, cosines, multiplications, additions)``.
-
-    .. math::
-
-        \text{sincos: } 2 \sin(k a) \cos(k b), \qquad
-        \text{nested: } 2 \sin(k\, b \cos(k a)), \qquad
-        \text{mean: } (a + b) / 2, \qquad k = \theta\pi/2
-
-    Without a lateral membrane ``"sincos"`` and ``"nested"`` are :math:`2\sin(ka)`:
-    one sine, two multiplications (:math:`k a` and the factor 2); with it they add
-    a cosine and two multiplications. ``"mean"`` is one addition and one
-    multiplication with a lateral membrane, nothing without; ``"none"`` is nothing.
-    A user callable is not known: counted as nothing.
-
-    Example::
-
-        >>> projection_ops("sincos", lateral=False), projection_ops("sincos", lateral=True)
-        ((1, 0, 2, 0), (1, 1, 4, 0))
-        >>> projection_ops("mean", lateral=True), projection_ops("none", lateral=True)
-        ((0, 0, 1, 1), (0, 0, 0, 0))
-
-    :param projection: the neuron's ``projection`` (a name, or a callable)
-    :type projection: str or callable
-    :param lateral: whether this evaluation has a lateral membrane :math:`b`
-    :type lateral: bool
-    :return: ``(sines, cosines, multiplications, additions)``
-    :rtype: tuple(int, int, int, int)
-    """
-    if projection in ("sincos", "nested"):
-        return (1, 1, 4, 0) if lateral else (1, 0, 2, 0)
-    if projection == "mean":
-        return (0, 0, 1, 1) if lateral else (0, 0, 0, 0)
-    return (0, 0, 0, 0)
-
-
 def neuron_work(module: nn.Module, input_: torch.Tensor,
                 lateral: Optional[torch.Tensor] = None) -> NeuronCount:
     r"""The elementwise work of one call of ``module`` on ``input_``.
@@ -305,10 +275,13 @@ def neuron_work(module: nn.Module, input_: torch.Tensor,
     with :math:`n(i, j)` the number of windows covering position :math:`(i, j)`
     (:func:`snntorch_ms.functional.coverage`): a windowed
     :class:`~snntorch_ms.ProjLeaky` runs one membrane update per window sub-step
-    and position, and evaluates its projection at each (:func:`projection_ops`;
-    a cosine more for windows :math:`p \ge 2` when called with ``lateral``). A
-    window stack ``[B, g, C, h, w]`` is :math:`g` sub-steps already cut. Any other
-    snntorch spiking neuron, a ReLU and a batch norm do one update per element.
+    and position, and evaluates its projection at each
+    (:func:`~snntorch_ms.functional.projection_ops`; a cosine more for windows
+    :math:`p \ge 2` when called with ``lateral``). A window stack
+    ``[B, g, C, h, w]`` is :math:`g` sub-steps already cut. The neuron reports this
+    itself (:meth:`ProjLeaky.elementwise_work
+    <snntorch_ms.ProjLeaky.elementwise_work>`). Any other snntorch spiking neuron,
+    a ReLU and a batch norm do one update per element.
 
     Example::
 
@@ -335,48 +308,27 @@ def neuron_work(module: nn.Module, input_: torch.Tensor,
     if kind is None:
         raise TypeError(f"{type(module).__name__} does no elementwise work counted here")
     count = NeuronCount("", kind, calls=1)
-    if kind != "projleaky":
+    report = getattr(module, "elementwise_work", None)
+    if report is None:  # one update per element
         count.updates = int(input_.numel())
         return count
-    projection = module.projection
-    count.projection = projection if isinstance(projection, str) else "callable"
-    if not module.windowed:  # one update per element, no lateral membrane is used
-        updates, with_lateral = int(input_.numel()), 0
-    else:
-        groups = int(module.groups)
-        if input_.dim() == 4:
-            b, c, h, w = input_.shape
-            per_map = int(coverage(int(h), int(w), module.windows, groups).sum())
-            updates = int(b) * int(c) * per_map
-        else:
-            updates = int(input_.numel())
-        with_lateral = updates // groups * (groups - 1) if lateral is not None else 0
-    s0, c0, m0, a0 = projection_ops(projection, lateral=False)
-    s1, c1, m1, a1 = projection_ops(projection, lateral=True)
-    without = updates - with_lateral
-    count.updates = updates
-    count.sines = s0 * without + s1 * with_lateral
-    count.cosines = c0 * without + c1 * with_lateral
-    count.proj_mults = m0 * without + m1 * with_lateral
-    count.proj_adds = a0 * without + a1 * with_lateral
+    for key, value in report(input_, lateral).items():
+        setattr(count, key, value)
     return count
 
 
 def _neuron_kind(module: nn.Module) -> Optional[str]:
-    from .._neurons.projleaky import ProjLeaky
-
-    if isinstance(module, ProjLeaky):
-        return "projleaky"
+    """The kind a module reports (its ``energy_kind``), else what it is: any other
+    snntorch spiking neuron, a ReLU, a batch norm; None for anything else."""
+    kind = getattr(module, "energy_kind", None)
+    if kind is not None:
+        return kind
     if isinstance(module, SpikingNeuron):
         return "leaky"
     if isinstance(module, nn.ReLU):
         return "relu"
     if isinstance(module, nn.modules.batchnorm._BatchNorm):
         return "batchnorm"
-    from ..models.neurons import NeuronAdapter
-
-    if isinstance(module, NeuronAdapter) and module.kind == "relu":
-        return "relu"
     return None
 
 
@@ -459,7 +411,7 @@ class _OperationCounter:
     def attach(self, model: nn.Module) -> None:
         """Register the hooks on every counted module (and leaf passthrough) of ``model``."""
         for name, module in model.named_modules():
-            kind = _layer_kind(module)
+            kind = layer_kind(module)
             if kind is not None:
                 self.layers[module] = LayerCount(name, kind)
                 self.handles.append(
@@ -496,7 +448,7 @@ class _OperationCounter:
         x = _first_tensor(args, kwargs)
         kind = st.kind
         if kind in ("lstm", "gru", "rnn"):  # FlopCounterMode counts nothing for these
-            ops = _rnn_ops(module, x)
+            ops = rnn_ops(module, x)
         else:  # FlopCounterMode: 2 FLOPs per multiply-accumulate, biases not counted
             ops = (self.flops.get_total_flops() - self.started.pop(module)) // 2
         st.ops += ops
@@ -504,7 +456,7 @@ class _OperationCounter:
         nz = int(torch.count_nonzero(data))
         st.nonzero += nz
         st.numel += int(data.numel())
-        counts = _graded_counts(self.graded, data) if kind in ("linear",) or \
+        counts = graded_counts(self.graded, data) if kind in ("linear",) or \
             kind.startswith("conv") else None
         if counts is not None:  # a mean of binary window spikes: its spikes are the events
             st.binary_calls += 1
@@ -512,14 +464,14 @@ class _OperationCounter:
             st.binary_ops += ops
             st.event_ops += (int(round(float(counts.sum(dtype=torch.float64))))
                              * module.out_features if kind == "linear"
-                             else _conv_acs(module, data, weights=counts))
+                             else conv_acs(module, data, weights=counts))
             return
-        if kind in ("lstm", "gru", "rnn") or not _is_binary(data):
+        if kind in ("lstm", "gru", "rnn") or not is_binary(data):
             st.dense_ops += ops
             return
         st.binary_calls += 1
         st.binary_ops += ops
-        st.event_ops += nz * module.out_features if kind == "linear" else _conv_acs(module, data)
+        st.event_ops += nz * module.out_features if kind == "linear" else conv_acs(module, data)
 
     def neuron_hook(self, module, args, kwargs, output):
         st = self.neurons[module]
@@ -540,7 +492,7 @@ class _OperationCounter:
                 st.outputs += int(spk.numel())
                 counts = module.spike_counts(spk) if hasattr(module, "spike_counts") else None
                 if counts is not None:  # the neuron tells its coverage (condense="mean")
-                    self.graded[_tensor_key(spk)] = (spk, counts)
+                    self.graded[tensor_key(spk)] = (spk, counts)
 
     def passthrough_hook(self, module, args, kwargs, output):
         # pooling and value-preserving modules carry a graded tensor's spike counts on
@@ -548,27 +500,17 @@ class _OperationCounter:
         if not self.graded or not isinstance(x, torch.Tensor) \
                 or not isinstance(output, torch.Tensor):
             return
-        counts = _graded_counts(self.graded, x)
+        counts = graded_counts(self.graded, x)
         if counts is None:
             return
-        moved = _carry_counts(module, x, output, counts)
+        moved = carry_counts(module, x, output, counts)
         if moved is not None:
-            self.graded[_tensor_key(output)] = (output, moved)
+            self.graded[tensor_key(output)] = (output, moved)
 
 
 # ---------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------
-
-
-def _layer_kind(module: nn.Module) -> Optional[str]:
-    if isinstance(module, nn.modules.conv._ConvNd) and not module.transposed:
-        return f"conv{len(module.kernel_size)}d"
-    if isinstance(module, nn.Linear):
-        return "linear"
-    if isinstance(module, nn.RNNBase) and module.mode in _RNN_GATES:
-        return {"LSTM": "lstm", "GRU": "gru"}.get(module.mode, "rnn")
-    return None
 
 
 def _first_tensor(args, kwargs) -> Optional[torch.Tensor]:
@@ -578,96 +520,6 @@ def _first_tensor(args, kwargs) -> Optional[torch.Tensor]:
         if key in kwargs:
             return kwargs[key]
     return None
-
-
-def _is_binary(x: torch.Tensor) -> bool:
-    """True when every element of ``x`` is 0 or one common value ``v``."""
-    if x.numel() == 0:
-        return True
-    if x.dtype == torch.bool:
-        return True
-    vmax, vmin = x.max(), x.min()
-    v = vmax if bool(vmax != 0) else vmin
-    return bool(((x == 0) | (x == v)).all())
-
-
-def _tensor_key(x: torch.Tensor) -> tuple:
-    # a view (flatten, reshape) of a tracked tensor shares its data pointer and size
-    return (x.data_ptr(), x.numel(), x.dtype)
-
-
-def _graded_counts(graded: Dict[tuple, tuple], x: torch.Tensor) -> Optional[torch.Tensor]:
-    """The spike counts of a tracked multi-level spike tensor (or a view of it),
-    shaped like ``x``; None for any other tensor."""
-    if not graded or not isinstance(x, torch.Tensor) or x.numel() == 0:
-        return None
-    hit = graded.get(_tensor_key(x))
-    return None if hit is None else hit[1].reshape(x.shape)
-
-
-_MAX_POOLS = {nn.MaxPool1d: F.max_pool1d, nn.MaxPool2d: F.max_pool2d, nn.MaxPool3d: F.max_pool3d}
-
-
-def _carry_counts(module: nn.Module, x: torch.Tensor, out: torch.Tensor,
-                  counts: torch.Tensor) -> Optional[torch.Tensor]:
-    """The spike counts of ``out`` when ``module`` passes ``x``'s elements on: max
-    pooling (the counts of the elements it picks) or a module whose output equals its
-    input (dropout at inference, identity, flatten, a pooling to the same size)."""
-    pool = _MAX_POOLS.get(type(module))
-    if pool is not None:
-        _, idx = pool(x, module.kernel_size, module.stride, module.padding, module.dilation,
-                      ceil_mode=module.ceil_mode, return_indices=True)
-        if idx.shape != out.shape:
-            return None
-        flat = counts.flatten(-idx.dim() + 2) if idx.dim() > 2 else counts
-        return flat.gather(-1, idx.flatten(2)).reshape(out.shape)
-    if out.numel() == x.numel() and torch.equal(out.reshape(-1), x.reshape(-1)):
-        return counts.reshape(out.shape)
-    return None
-
-
-def _conv_acs(module: nn.modules.conv._ConvNd, x: torch.Tensor,
-              weights: Optional[torch.Tensor] = None) -> int:
-    """Exact count of (output element, kernel tap) pairs reading a non-zero input;
-    with ``weights`` (spike counts per input element), each pair counts that many."""
-    nd = len(module.kernel_size)
-    if x.dim() == nd + 1:  # unbatched
-        x = x.unsqueeze(0)
-        weights = weights.unsqueeze(0) if weights is not None else None
-    groups = module.groups
-    mask = (x != 0).to(torch.float32) if weights is None else weights.to(torch.float32)
-    b, c = mask.shape[:2]
-    spatial = mask.shape[2:]
-    mask = mask.reshape(b, groups, c // groups, *spatial).sum(2)  # [B, groups, *S]
-    padding = module.padding
-    if module.padding_mode != "zeros":
-        mask = F.pad(mask, module._reversed_padding_repeated_twice, mode=module.padding_mode)
-        padding = 0
-    ones = torch.ones(groups, 1, *module.kernel_size, dtype=mask.dtype, device=mask.device)
-    with torch.autocast(device_type=mask.device.type, enabled=False):
-        taps = _CONV_FUNCS[nd](mask, ones, None, module.stride, padding, module.dilation, groups)
-    per_group = module.out_channels // groups
-    return int(round(float(taps.sum(dtype=torch.float64)))) * per_group
-
-
-def _rnn_ops(module: nn.RNNBase, x) -> int:
-    if isinstance(x, nn.utils.rnn.PackedSequence):
-        tokens = int(x.data.shape[0])
-    elif x.dim() == 2:  # unbatched [L, I]
-        tokens = int(x.shape[0])
-    else:
-        tokens = int(x.shape[0]) * int(x.shape[1])
-    gates = _RNN_GATES[module.mode]
-    h = module.hidden_size
-    p = getattr(module, "proj_size", 0) or 0
-    r = p if p > 0 else h
-    dirs = 2 if module.bidirectional else 1
-    per_token = 0
-    for layer in range(module.num_layers):
-        in_size = module.input_size if layer == 0 else r * dirs
-        per_dir = gates * h * (in_size + r) + (h * p if p > 0 else 0)
-        per_token += dirs * per_dir
-    return tokens * per_token
 
 
 def _infer_batch(inputs: Union[torch.Tensor, Sequence, dict, object]) -> int:

@@ -8,6 +8,8 @@ from .projection import (
     identity_projection,
     mean_projection,
     nested_projection,
+    projection_ops,
+    projection_work,
     sincos_projection,
 )
 from .surrogate import Rectangular, rectangular
@@ -25,7 +27,8 @@ from .windows import (
 
 __all__ = [
     "PROJECTIONS", "get_projection", "identity_projection", "mean_projection",
-    "nested_projection", "sincos_projection", "Rectangular", "rectangular",
+    "nested_projection", "projection_ops", "projection_work", "sincos_projection",
+    "Rectangular", "rectangular",
     "RESET_MECHANISMS", "membrane_update", "neuron_step", "reset_signal", "window_scan",
     "GROUPS", "WINDOW_SCHEMES", "coverage", "cut_windows", "recompose_membrane",
     "recompose_spikes", "window_boxes", "window_size",

@@ -9,7 +9,7 @@ neuron called without ``lateral``).
 from __future__ import annotations
 
 import math
-from typing import Callable, Optional, Union
+from typing import Callable, Dict, Optional, Tuple, Union
 
 import torch
 
@@ -22,6 +22,8 @@ __all__ = [
     "mean_projection",
     "identity_projection",
     "get_projection",
+    "projection_ops",
+    "projection_work",
 ]
 
 
@@ -183,3 +185,72 @@ def get_projection(projection: Union[str, Callable]) -> ProjectionFn:
             f"{tuple(PROJECTIONS)} or a callable f(a, b)"
         )
     return PROJECTIONS[projection]
+
+
+# -- the work of one evaluation, for the energy counter -----------------------------
+
+
+def projection_ops(projection, lateral: bool) -> Tuple[int, int, int, int]:
+    r"""Work of one evaluation of ProjLeaky's projection :math:`\Omega(a, b)`, as
+    written above: ``(sines, cosines, multiplications, additions)``.
+
+    .. math::
+
+        \text{sincos: } 2 \sin(k a) \cos(k b), \qquad
+        \text{nested: } 2 \sin(k\, b \cos(k a)), \qquad
+        \text{mean: } (a + b) / 2, \qquad k = \theta\pi/2
+
+    Without a lateral membrane ``"sincos"`` and ``"nested"`` are :math:`2\sin(ka)`:
+    one sine, two multiplications (:math:`k a` and the factor 2); with it they add
+    a cosine and two multiplications. ``"mean"`` is one addition and one
+    multiplication with a lateral membrane, nothing without; ``"none"`` is nothing.
+    A user callable is not known: counted as nothing.
+
+    Example::
+
+        >>> projection_ops("sincos", lateral=False), projection_ops("sincos", lateral=True)
+        ((1, 0, 2, 0), (1, 1, 4, 0))
+        >>> projection_ops("mean", lateral=True), projection_ops("none", lateral=True)
+        ((0, 0, 1, 1), (0, 0, 0, 0))
+
+    :param projection: the neuron's ``projection`` (a name, or a callable)
+    :type projection: str or callable
+    :param lateral: whether this evaluation has a lateral membrane :math:`b`
+    :type lateral: bool
+    :return: ``(sines, cosines, multiplications, additions)``
+    :rtype: tuple(int, int, int, int)
+    """
+    if projection in ("sincos", "nested"):
+        return (1, 1, 4, 0) if lateral else (1, 0, 2, 0)
+    if projection == "mean":
+        return (0, 0, 1, 1) if lateral else (0, 0, 0, 0)
+    return (0, 0, 0, 0)
+
+
+def projection_work(projection, evaluations: int, with_lateral: int = 0) -> Dict[str, int]:
+    r"""The work of ``evaluations`` evaluations of the projection, ``with_lateral`` of
+    them with a lateral membrane (:func:`projection_ops` of each, summed):
+
+    .. math::
+
+        N_{\rm op} = (n - n_L)\, N_{\rm op}(\Omega(a)) + n_L\, N_{\rm op}(\Omega(a, b))
+
+    Example::
+
+        >>> projection_work("sincos", 10, with_lateral=4)
+        {'sines': 10, 'cosines': 4, 'proj_mults': 28, 'proj_adds': 0}
+
+    :param projection: the neuron's ``projection`` (a name, or a callable)
+    :type projection: str or callable
+    :param evaluations: evaluations in all, :math:`n`
+    :type evaluations: int
+    :param with_lateral: those with a lateral membrane, :math:`n_L`. Defaults to 0
+    :type with_lateral: int, optional
+    :return: ``sines``, ``cosines``, ``proj_mults`` and ``proj_adds``
+    :rtype: dict
+    """
+    without = evaluations - with_lateral
+    alone = projection_ops(projection, lateral=False)
+    paired = projection_ops(projection, lateral=True)
+    keys = ("sines", "cosines", "proj_mults", "proj_adds")
+    return {key: a * without + b * with_lateral for key, a, b in zip(keys, alone, paired)}

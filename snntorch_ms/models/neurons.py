@@ -217,6 +217,13 @@ class NeuronAdapter(nn.Module):
     def extra_repr(self) -> str:
         return f"kind={self.kind!r}, windows={self.windows!r}, groups={self.groups}"
 
+    @property
+    def energy_kind(self) -> str:
+        """What the energy counter files this adapter under: ``"relu"`` for the ReLU
+        twin (one elementwise update per element), else None (the counter finds the
+        snntorch neuron inside, ``adapter.neuron``, and counts that)."""
+        return "relu" if self.kind == "relu" else None
+
     def forward(self, cur: torch.Tensor, lateral: Optional[torch.Tensor] = None):
         if self.kind == "relu":
             return F.relu(cur), cur
