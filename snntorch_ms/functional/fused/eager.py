@@ -120,6 +120,61 @@ def _window_membranes(cfg, x, carried, lat, mem, beta_eff, thr, k, kw, wshape, f
     return us
 
 
+def _membrane_grad(cfg, p, g_spk, gs_factor, g_mem, carry, u_p, thr, tmp, need_thr,
+                   fast_paths):
+    """``(dL/dU_p, the spikes' part of dL/dthr or None)`` of window ``p``: through its
+    spikes (the surrogate), from the output membrane where window ``p`` is the last
+    to cover a position, and carried back from window ``p + 1``."""
+    gu = torch.empty(tmp.shape, dtype=tmp.dtype, device=tmp.device)
+    g_thr = None
+    if g_spk is not None:
+        factor = gs_factor if (disjoint(cfg) or gs_factor.dim() < 2) \
+            else window(cfg, gs_factor, p)
+        _spike_grad_into(cfg, gu, window(cfg, g_spk, p), factor, u_p, thr, tmp, fast_paths)
+        if need_thr:
+            g_thr = -sum_to(gu, thr)
+    else:
+        gu.zero_()
+    if g_mem is not None:
+        gm = window(cfg, g_mem, p)
+        keep = None if disjoint(cfg) else last_cover(cfg, p)
+        if keep is None:
+            gu.add_(gm)
+        else:
+            for rs, cs in keep:
+                gu[..., rs, cs] += gm[..., rs, cs]
+    if carry is not None:
+        gu.add_(carry)
+    return gu, g_thr
+
+
+def _sine_carry(a, k, k_beta, guz, tmp):
+    """Fast path without a lateral membrane: ``carry = beta 2k cos(k a) * guz``
+    (spec's dc/da), in place in ``tmp``'s copy."""
+    _into(tmp, torch.mul, a, k)
+    tmp.cos_()
+    carry = tmp.mul(k_beta)
+    carry.mul_(guz)
+    return carry
+
+
+def _sincos_lateral_carry(a, b, k, k_beta, guz, tmp, g_lat_p, need_up):
+    """Fast path of sincos with a lateral membrane, in place (spec's dc/da, dc/db):
+    ``carry = beta 2k cos(ka) cos(kb) guz`` (returned, in ``tmp``'s buffer; None
+    unless ``need_up``), the lateral's ``-beta 2k sin(ka) sin(kb) guz`` added into
+    ``g_lat_p`` (when given)."""
+    gck = guz * k_beta
+    _into(tmp, torch.mul, a, k)
+    sin_a = torch.sin(tmp)
+    cos_a = tmp.cos_()
+    kb = b * k
+    sin_a.mul_(torch.sin(kb))
+    cos_a.mul_(kb.cos_())
+    if g_lat_p is not None:
+        g_lat_p.addcmul_(sin_a, gck, value=-1)
+    return cos_a.mul_(gck) if need_up else None
+
+
 def backward(cfg: FusedConfig, needs, x, carried, lat, beta, thr, theta, gsf, g_spk, g_mem,
              mem=None, fast_paths=True):
     """Gradients of (x, carried, lat, beta, thr, theta) given the output gradients.
@@ -151,25 +206,10 @@ def backward(cfg: FusedConfig, needs, x, carried, lat, beta, thr, theta, gsf, g_
     carry = None  # gradient reaching U_{p} from window p + 1
     for p in range(n - 1, -1, -1):
         u_p, a = us[p + 1], us[p]
-        gu = torch.empty(wshape, **kw)
-        if g_spk is not None:
-            factor = gs_factor if (disjoint(cfg) or gs_factor.dim() < 2) \
-                else window(cfg, gs_factor, p)
-            _spike_grad_into(cfg, gu, window(cfg, g_spk, p), factor, u_p, thr, tmp, fast_paths)
-            if need_thr:
-                g_thr = acc(g_thr, -sum_to(gu, thr))
-        else:
-            gu.zero_()
-        if g_mem is not None:
-            gm = window(cfg, g_mem, p)
-            keep = None if disjoint(cfg) else last_cover(cfg, p)
-            if keep is None:
-                gu.add_(gm)
-            else:
-                for rs, cs in keep:
-                    gu[..., rs, cs] += gm[..., rs, cs]
-        if carry is not None:
-            gu.add_(carry)
+        gu, g_thr_spikes = _membrane_grad(cfg, p, g_spk, gs_factor, g_mem, carry, u_p, thr,
+                                          tmp, need_thr, fast_paths)
+        if g_thr_spikes is not None:
+            g_thr = acc(g_thr, g_thr_spikes)
         if g_x is not None:
             if disjoint(cfg):
                 window(cfg, g_x, p).copy_(gu)
@@ -194,26 +234,12 @@ def backward(cfg: FusedConfig, needs, x, carried, lat, beta, thr, theta, gsf, g_
         guz = gu * dbc if cfg.reset == "zero" else gu
         sine = b is None and cfg.projection in ("sincos", "nested")
         if fast_paths and sine and not (need_beta or need_theta):
-            # fast path: carry = beta 2k cos(k a) * guz (spec's dc/da), in place
-            _into(tmp, torch.mul, a, k)
-            tmp.cos_()
-            carry = tmp.mul(k_beta)
-            carry.mul_(guz)
+            carry = _sine_carry(a, k, k_beta, guz, tmp)
             continue
         if fast_paths and cfg.projection == "sincos" and b is not None \
                 and not (need_beta or need_theta):
-            # with a lateral membrane, in place (spec's dc/da, dc/db):
-            # carry = beta 2k cos(ka) cos(kb) guz, lateral's = -beta 2k sin(ka) sin(kb) guz
-            gck = guz * k_beta
-            _into(tmp, torch.mul, a, k)
-            sin_a = torch.sin(tmp)
-            cos_a = tmp.cos_()
-            kb = b * k
-            sin_a.mul_(torch.sin(kb))
-            cos_a.mul_(kb.cos_())
-            if need_b:
-                window(cfg, g_lat, p - 1).addcmul_(sin_a, gck, value=-1)
-            carry = cos_a.mul_(gck) if need_up else None
+            g_lat_p = window(cfg, g_lat, p - 1) if need_b else None
+            carry = _sincos_lateral_carry(a, b, k, k_beta, guz, tmp, g_lat_p, need_up)
             tmp = torch.empty(wshape, **kw)  # the old buffer is the carry now
             continue
         gc = guz * beta_eff  # dL/dc, c = Omega / scale
