@@ -66,9 +66,9 @@ MATH_FREE_NAMES = {
     "snntorch_ms.train.config.resolve_config",    # fills in recipe defaults
     "snntorch_ms.train.config.build_from_config",  # calls build_model
     "snntorch_ms.train.loop.train",               # the training loop (see its module docs)
-    "snntorch_ms.train.loop.evaluate",            # accuracy and loss on a loader
-    "snntorch_ms.train.loop.evaluate_checkpoint",  # I/O + evaluate
-    "snntorch_ms.train.loop.load_sets",           # loads datasets
+    "snntorch_ms.train.evaluation.evaluate",      # accuracy and loss on a loader
+    "snntorch_ms.train.evaluation.evaluate_checkpoint",  # I/O + evaluate
+    "snntorch_ms.train.splits.load_sets",         # loads datasets
     "snntorch_ms.train.report.measure_model_energy",  # calls snntorch_ms.energy
     "snntorch_ms.functional.fused.config.FusedConfig",   # a named tuple of options
     "snntorch_ms.functional.fused.config.fused_unsupported",     # option check

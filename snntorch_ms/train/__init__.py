@@ -2,7 +2,9 @@ r"""Training, evaluation and energy accounting behind the ``snntorch-ms`` comman
 
 A package of one module per concept: :mod:`~snntorch_ms.train.config` (the
 settings, the recipes, building the model), :mod:`~snntorch_ms.train.loop` (the
-epoch loop, evaluation), :mod:`~snntorch_ms.train.checkpoint` (checkpoints and
+epoch loop), :mod:`~snntorch_ms.train.splits` (the run's data splits and their
+loaders), :mod:`~snntorch_ms.train.evaluation` (accuracy and loss of a model or a
+checkpoint), :mod:`~snntorch_ms.train.checkpoint` (checkpoints and
 resume), :mod:`~snntorch_ms.train.runtime` (device, DDP, threads, random
 generators), :mod:`~snntorch_ms.train.report` (metrics, energy, plots), and the
 one-time-step techniques in :mod:`~snntorch_ms.train.techniques` (distillation

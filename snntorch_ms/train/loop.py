@@ -1,5 +1,8 @@
-"""The epoch loop: data, optimizer and schedule, one training epoch, evaluation,
-and :func:`train`, which strings them together with checkpoints and the report."""
+"""The epoch loop: optimizer and schedule, one training epoch, and :func:`train`,
+which strings them together with the run's data (:mod:`.splits`), evaluation
+(:mod:`.evaluation`), checkpoints and the report. :func:`load_sets`,
+:func:`load_validation`, :func:`evaluate` and :func:`evaluate_checkpoint` are
+importable from here too."""
 
 from __future__ import annotations
 
@@ -11,13 +14,14 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.data import Subset
 
 from .. import data as data_mod
 from . import checkpoint as ckpt_mod
 from . import report, runtime
 from .techniques import distill, prerequisites, warmstart
 from .config import TrainConfig, build_from_config, resolve_config
+from .evaluation import _eval_sums, evaluate, evaluate_checkpoint
+from .splits import _loaders, load_sets, load_validation
 
 __all__ = ["make_scheduler", "train", "train_one_epoch", "mixup_loss",
            "evaluate", "evaluate_checkpoint", "make_optimizer", "load_sets", "load_validation"]
@@ -80,74 +84,6 @@ def make_optimizer(c: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
     if c.optimizer == "adamw":
         return torch.optim.AdamW(params, lr=c.lr, weight_decay=c.weight_decay, **fused)
     return torch.optim.Adam(params, lr=c.lr, weight_decay=c.weight_decay, **fused)
-
-
-def load_sets(c: TrainConfig, train: bool = True):
-    """``(train set or None, test set)`` of a resolved config, subsets applied.
-
-    The test subset does not depend on the seed, so runs with different seeds are
-    scored on the same images.
-
-    Example::
-
-        >>> _, test = load_sets(resolve_config(TrainConfig(limit_test=20)), train=False)
-        >>> len(test)
-        20
-    """
-    train_set = None
-    if train:
-        train_set = data_mod.load_dataset(c.dataset, root=c.data_dir, train=True,
-                                          recipe=c.recipe, download=c.download)
-        if c.val_images:
-            held_out = set(_validation_indices(c))
-            train_set = Subset(train_set, [i for i in range(len(train_set))
-                                           if i not in held_out])
-        train_set = data_mod.subset(train_set, c.limit_train, seed=c.seed)
-    test_set = data_mod.load_dataset(c.dataset, root=c.data_dir, train=False,
-                                     recipe=c.recipe, download=c.download)
-    test_set = data_mod.subset(test_set, c.limit_test, seed=0)
-    return train_set, test_set
-
-
-#: Seed of the validation draw: the same images for every run seed and configuration.
-VAL_SEED = 0x7A1
-
-
-def _validation_indices(c: TrainConfig) -> List[int]:
-    full = data_mod.load_dataset(c.dataset, root=c.data_dir, train=True, recipe="basic",
-                                 download=c.download)
-    return list(data_mod.subset(full, c.val_images, seed=VAL_SEED).indices)
-
-
-def load_validation(c: TrainConfig):
-    r"""The validation split of a resolved config (``val_images`` training images,
-    class-balanced, drawn with a fixed seed, without augmentation), or None.
-
-    :func:`load_sets` leaves these images out of the training set:
-
-    .. math::
-
-        V = \mathrm{subset}(D_{\rm train}, n_{\rm val}; s_0), \qquad
-        T = \mathrm{subset}(D_{\rm train} \setminus V, n_{\rm train}; \text{seed})
-
-    Example::
-
-        >>> len(load_validation(resolve_config(TrainConfig(val_images=30))))
-        30
-    """
-    if not c.val_images:
-        return None
-    full = data_mod.load_dataset(c.dataset, root=c.data_dir, train=True, recipe="basic",
-                                 download=c.download)
-    return Subset(full, _validation_indices(c))
-
-
-def _shard(dataset, dist_info: runtime.Dist):
-    if dist_info.world <= 1:
-        return dataset
-    from torch.utils.data import Subset
-
-    return Subset(dataset, list(range(dist_info.rank, len(dataset), dist_info.world)))
 
 
 def mixup_loss(logits: torch.Tensor, target: torch.Tensor, smoothing: float = 0.0):
@@ -241,48 +177,6 @@ def train_one_epoch(net: nn.Module, loader, optimizer, scheduler, c: TrainConfig
     return sums.cpu()
 
 
-@torch.no_grad()
-def _eval_sums(model: nn.Module, loader, device, amp: bool, progress: bool,
-               desc: str) -> Tuple[float, int, int]:
-    device = torch.device(device)
-    was_training = model.training
-    model.eval()
-    sums = torch.zeros(3, dtype=torch.float64, device=device)
-    for x, y in runtime.progress_bar(loader, progress, desc):
-        x = x.to(device, non_blocking=True)
-        y = y.to(device, non_blocking=True)
-        with runtime.autocast(device, amp):
-            out = model(x)
-        out = out.float()
-        sums[0] += F.cross_entropy(out, y, reduction="sum").to(torch.float64)
-        sums[1] += (out.argmax(1) == y).sum()
-        sums[2] += y.numel()
-    model.train(was_training)
-    loss_sum, correct, count = sums.tolist()  # the one read of the pass
-    return loss_sum, int(correct), int(count)
-
-
-def evaluate(model: nn.Module, loader, device="cpu", amp: bool = False,
-             progress: bool = False, desc: str = "test") -> Tuple[float, float, int]:
-    """Mean cross-entropy, accuracy in percent, and sample count of ``model`` on ``loader``.
-
-    Runs in ``eval`` mode (restores the previous mode), without gradients.
-
-    Example::
-
-        >>> from snntorch_ms.data import load_dataset, make_loader, subset
-        >>> net = build_from_config(TrainConfig(model_kwargs={"width": 0.25}))
-        >>> loader = make_loader(subset(load_dataset("digits", train=False), 20), 10, train=False)
-        >>> loss, acc, n = evaluate(net, loader)
-        >>> n, 0 <= acc <= 100
-        (20, True)
-    """
-    loss_sum, correct, count = _eval_sums(model, loader, device, amp, progress, desc)
-    if count == 0:
-        return float("nan"), float("nan"), 0
-    return loss_sum / count, 100.0 * correct / count, count
-
-
 # ---------------------------------------------------------------------------
 # train(): the run, in steps
 # ---------------------------------------------------------------------------
@@ -366,21 +260,6 @@ def _set_threads(c: TrainConfig, ckpt, say) -> None:
     if threads != torch.get_num_threads():
         torch.set_num_threads(threads)
     c.threads = threads
-
-
-def _loaders(c: TrainConfig, device: torch.device, dist_info: runtime.Dist):
-    """Every split held on ``device``, its batches made there
-    (:class:`~snntorch_ms.data.ResidentLoader`); the same numbers on the CPU and a GPU."""
-    train_set, test_set = load_sets(c)
-    train_loader = data_mod.ResidentLoader(train_set, c.batch_size, train=True, seed=c.seed,
-                                           device=device, mixup=c.mixup,
-                                           rank=dist_info.rank, world=dist_info.world)
-    test_loader = data_mod.ResidentLoader(_shard(test_set, dist_info), c.batch_size,
-                                          train=False, device=device)
-    val_set = load_validation(c)
-    val_loader = None if val_set is None else data_mod.ResidentLoader(
-        _shard(val_set, dist_info), c.batch_size, train=False, device=device)
-    return train_set, test_set, train_loader, test_loader, val_loader
 
 
 def _restore(ckpt, model, optimizer, scheduler) -> Tuple[List[Dict[str, Any]], int]:
@@ -573,34 +452,3 @@ def _technique_metrics(c, history, metrics, teacher, techniques, test_set, val_s
                      "epochs_total": len(history) + sum(p["epochs"] for p in prior),
                      "train_s_total": own_s + sum(p["train_s"] for p in prior)}
     return out
-
-
-def evaluate_checkpoint(path, device="auto", data_dir: Optional[str] = None,
-                        limit_test: Optional[int] = None, batch_size: Optional[int] = None,
-                        progress: bool = False) -> Dict[str, Any]:
-    """Test accuracy of a checkpoint, on the run's own test set unless told otherwise.
-
-    :param path: ``checkpoint.pt`` or its run folder.
-    :param device: ``"auto"``, ``"cpu"``, ``"cuda"``...
-    :param data_dir: where the dataset is (default: the run's ``data_dir``).
-    :param limit_test: test subset size (default: the run's).
-    :param batch_size: evaluation batch size (default: the run's).
-    :returns: ``{"test_acc", "test_loss", "images", "epoch", "checkpoint"}``.
-
-    Example::
-
-        >>> evaluate_checkpoint("runs/digits-proj")["test_acc"]  # doctest: +SKIP
-        95.26
-    """
-    dev = runtime.resolve_device(device)
-    model, config, ckpt = ckpt_mod.load_trained_model(path, dev)
-    if data_dir is not None:
-        config.data_dir = data_dir
-    if limit_test is not None:
-        config.limit_test = limit_test
-    _, test_set = load_sets(config, train=False)
-    loader = data_mod.make_loader(test_set, batch_size or config.batch_size, train=False,
-                                  seed=config.seed, pin_memory=dev.type == "cuda")
-    loss, acc, n = evaluate(model, loader, dev, config.amp, progress=progress)
-    return {"test_acc": acc, "test_loss": loss, "images": n, "epoch": int(ckpt["epoch"]),
-            "epochs": int(config.epochs), "checkpoint": ckpt["path"]}
