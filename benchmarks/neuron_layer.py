@@ -21,16 +21,15 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import statistics
 import sys
-import time
-import traceback
-import warnings
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import timing  # noqa: E402  (benchmarks/timing.py)
 
 import snntorch as snn  # noqa: E402
 from snntorch import surrogate  # noqa: E402
@@ -46,11 +45,6 @@ def make(kind: str, lateral: bool):
         return snn.Leaky(beta=0.5, threshold=1.0, spike_grad=sg)
     return ProjLeaky(beta=0.5, threshold=1.0, theta=0.5, windows="quad", groups=4,
                      projection="sincos", spike_grad=sg, backend=kind[len("proj-"):])
-
-
-def sync(device):
-    if device.type == "cuda":
-        torch.cuda.synchronize()
 
 
 def setup(kind, args, device, dtype):
@@ -82,45 +76,25 @@ def setup(kind, args, device, dtype):
 
 def bench(kinds, args, device, dtype):
     """Warm every configuration up, then time them round-robin (so that load from
-    other processes hits all of them alike); median per configuration.
+    other processes hits all of them alike); median per configuration
+    (:func:`timing.measure`, the harness every timing script shares).
 
     A configuration that fails (e.g. a Triton kernel that does not compile) is
     reported as a row with ``error`` and left out of the timing; warnings raised
     while warming up (e.g. "torch.compile failed ... using the eager math") are
     kept in the row's ``warnings``."""
-    steps, warm, notes, errors, ran = {}, {}, {}, {}, {}
-    for k in kinds:
-        t0 = time.perf_counter()
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                step, what = setup(k, args, device, dtype)
-                for _ in range(args.warmup):
-                    step()
-                sync(device)
-                steps[k], ran[k] = step, what()
-            except Exception as err:  # recorded as a result, not the end of the run
-                errors[k] = f"{type(err).__name__}: {err}"
-                print(f"{k}: FAILED\n{traceback.format_exc()}", file=sys.stderr)
-        warm[k] = time.perf_counter() - t0
-        notes[k] = sorted({str(w.message)[:300] for w in caught})
-    times = {k: [] for k in steps}
-    for _ in range(args.reps):
-        for k, step in steps.items():
-            sync(device)
-            t0 = time.perf_counter()
-            step()
-            sync(device)
-            times[k].append((time.perf_counter() - t0) * 1e3)
+    timings = timing.measure(kinds, lambda k: setup(k, args, device, dtype),
+                             warmup=args.warmup, reps=args.reps, device=device)
     rows = []
-    for k in kinds:
-        row = {"kind": k, "warmup_s": warm[k], "reps": args.reps, "warnings": notes[k]}
-        if k in errors:
-            row.update(ms=None, min_ms=None, error=errors[k], ran=None)
+    for t in timings:
+        row = {"kind": t.name, "warmup_s": t.warmup_s, "reps": args.reps,
+               "warnings": t.warnings}
+        if t.error:
+            row.update(ms=None, min_ms=None, error=t.error, ran=None)
         else:
-            row.update(ms=statistics.median(times[k]), min_ms=min(times[k]), ran=ran[k])
+            row.update(ms=t.ms, min_ms=t.min_ms, ran=t.ran)
         rows.append(row)
-    return rows
+    return rows, timings
 
 
 def main(argv=None):
@@ -152,7 +126,7 @@ def main(argv=None):
 
     configure(compile_backend=args.compile_backend)
     kinds = ["leaky"] + [f"proj-{b}" for b in dict.fromkeys(args.backends)]
-    rows = bench(kinds, args, device, dtype)
+    rows, timings = bench(kinds, args, device, dtype)
     base = rows[0]["ms"]
     for r in rows:
         r["ratio_vs_leaky"] = r["ms"] / base if r["ms"] is not None and base else None
@@ -172,6 +146,7 @@ def main(argv=None):
         print(f"{r['kind']:<22}{r['ms']:>10.2f}{r['min_ms']:>10.2f}{ratio}  {r['ran']}")
         for w in r["warnings"]:
             print(f"{'':<22}warning: {w[:200]}")
+    print(timing.compare_table(timings, "one neuron layer, forward + backward"))
     if args.json:
         out = {"benchmark": "neuron_layer", "shape": args.shape, "dtype": args.dtype,
                "device": str(device), "machine": machine, "torch": torch.__version__,

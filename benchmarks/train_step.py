@@ -39,7 +39,6 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import time
@@ -47,6 +46,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a clean clone without installing
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import timing  # noqa: E402  (benchmarks/timing.py, the shared harness)
 MODELS = ("resnet19", "cnn-mixer")
 NEURONS = ("relu", "leaky", "proj-reference", "proj-auto")
 ALL_NEURONS = NEURONS + ("proj-eager", "proj-compiled", "proj-triton")
@@ -110,13 +112,6 @@ def ran(args, neuron_name, device) -> str:
     return f"ProjLeaky engine {ProjLeaky(0.5, backend=backend).resolved_backend(device)!r}"
 
 
-def sync(device):
-    import torch
-
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
-
 def _proc_status(field: str) -> float:
     """A field of /proc/self/status in MiB (Linux)."""
     with open("/proc/self/status") as fh:
@@ -153,12 +148,12 @@ def measure_memory(args) -> dict:
     step, amp = build(args, model_name, neuron_name, device)
     for _ in range(max(args.warmup, 1)):  # optimizer state exists after the first step
         step()
-    sync(device)
+    timing.sync(device)
     if device.type == "cuda":
         base = torch.cuda.memory_allocated() / 2**20
         torch.cuda.reset_peak_memory_stats()
         step()
-        sync(device)
+        timing.sync(device)
         peak = torch.cuda.max_memory_allocated() / 2**20
         kind = "cuda max_memory_allocated"
     elif _reset_rss_peak():
@@ -179,45 +174,24 @@ def measure_time(args, model_name, device) -> list:
     """Time every neuron of one model in this process: warm-up each, then
     ``args.steps`` rounds of one step per configuration, round-robin (so that
     load from other processes hits every configuration alike); median per
-    configuration."""
-    import traceback
-    import warnings
+    configuration (:func:`timing.measure`, the harness every timing script shares)."""
 
-    steps, warm, notes, errors, what = {}, {}, {}, {}, {}
-    for name in args.neurons:
-        t0 = time.perf_counter()
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                step = build(args, model_name, name, device)[0]
-                for _ in range(args.warmup):
-                    step()
-                sync(device)
-                steps[name], what[name] = step, ran(args, name, device)
-            except Exception as err:  # a failed compile is a result, not the end of the run
-                errors[name] = f"{type(err).__name__}: {err}"
-                print(f"{model_name}/{name} FAILED\n{traceback.format_exc()}", file=sys.stderr)
-        warm[name] = time.perf_counter() - t0
-        notes[name] = sorted({str(w.message)[:300] for w in caught})
-    times = {n: [] for n in steps}
-    for _ in range(args.steps):
-        for name, step in steps.items():
-            sync(device)
-            t0 = time.perf_counter()
-            step()
-            sync(device)
-            times[name].append((time.perf_counter() - t0) * 1e3)
+    def setup(name):
+        return build(args, model_name, name, device)[0], lambda: ran(args, name, device)
+
+    timings = timing.measure(args.neurons, setup, warmup=args.warmup, reps=args.steps,
+                             device=device, label=f"{model_name}/")
     rows = []
-    for name in args.neurons:
-        row = {"model": model_name, "neuron": name, "batch_size": args.batch_size,
-               "warmup_s": warm[name], "steps": args.steps, "warnings": notes[name]}
-        if name in errors:
-            row.update(ms=None, min_ms=None, images_per_s=None, error=errors[name], ran=None)
+    for t in timings:
+        row = {"model": model_name, "neuron": t.name, "batch_size": args.batch_size,
+               "warmup_s": t.warmup_s, "steps": args.steps, "warnings": t.warnings}
+        if t.error:
+            row.update(ms=None, min_ms=None, images_per_s=None, error=t.error, ran=None)
         else:
-            ms = statistics.median(times[name])
-            row.update(ms=ms, min_ms=min(times[name]), images_per_s=args.batch_size / ms * 1e3,
-                       ran=what[name])
+            row.update(ms=t.ms, min_ms=t.min_ms, images_per_s=args.batch_size / t.ms * 1e3,
+                       ran=t.ran)
         rows.append(row)
+    print(timing.compare_table(timings, f"training step, {model_name}"), file=sys.stderr)
     return rows
 
 
@@ -275,7 +249,7 @@ def main(argv=None):
                 step = build(args, model, neuron, device)[0]
                 for _ in range(max(1, args.warmup)):
                     step()
-                sync(device)
+                timing.sync(device)
                 print(f"warm {model}/{neuron}: {time.perf_counter() - t0:.1f} s", flush=True)
         return None
 
