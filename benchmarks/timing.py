@@ -20,7 +20,6 @@ not fit: it times one statement in blocks, with warm-up runs before each block, 
 these scripts interleave configurations one step at a time.)
 """
 
-
 import statistics
 import sys
 import time
