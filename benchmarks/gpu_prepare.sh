@@ -8,8 +8,11 @@
 # gpu-carry/wheels/  snntorch's wheel, ours (built from the working tree), and
 #                    pytest with its pure-Python needs (installed there only if
 #                    the image lacks pytest)
-# gpu-carry/data/    the four Fashion-MNIST IDX .gz files (31 MB), from Debian's
-#                    dataset-fashion-mnist (installed with apt-get if missing)
+# gpu-carry/data/    FashionMNIST/raw/: the four Fashion-MNIST IDX .gz files (30 MB),
+#                    from Debian's dataset-fashion-mnist (installed with apt-get if
+#                    missing), in the layout the package reads (--data-dir gpu-carry/data);
+#                    cifar10-jpeg.tar.gz: the CIFAR-10 JPEG archive (19 MB) from
+#                    ../shared/data/ (or $CIFAR_ARCHIVE), read in place (--data-dir)
 # gpu-carry/SOURCE   the commit and a hash of snntorch_ms/ the wheel was built from
 #
 # Re-run it after changing snntorch_ms/ (the GPU scripts report a stale wheel, and
@@ -21,7 +24,11 @@ PY=${PYTHON:-.venv/bin/python}
 [ -x "$PY" ] || PY=python3
 CARRY=gpu-carry
 FMNIST=/usr/share/datasets/fashion-mnist
-mkdir -p "$CARRY/wheels" "$CARRY/data"
+CIFAR_ARCHIVE=${CIFAR_ARCHIVE:-../shared/data/cifar10-jpeg.tar.gz}
+[ -f "$CIFAR_ARCHIVE" ] || { echo "no CIFAR-10 archive at $CIFAR_ARCHIVE (set CIFAR_ARCHIVE)" >&2; exit 1; }
+# data/ afresh: nothing unpacked there by an earlier run may travel
+rm -rf "$CARRY/data"
+mkdir -p "$CARRY/wheels" "$CARRY/data/FashionMNIST/raw"
 rm -f "$CARRY"/wheels/*.whl
 
 # pure-Python wheels: py3-none-any fits the image's Python 3.12
@@ -48,10 +55,11 @@ if [ ! -d "$FMNIST" ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist
 fi
 for f in train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte; do
-  cp -f "$FMNIST/$f.gz" "$CARRY/data/$f.gz"
+  cp -f "$FMNIST/$f.gz" "$CARRY/data/FashionMNIST/raw/$f.gz"
 done
+cp -f "$CIFAR_ARCHIVE" "$CARRY/data/cifar10-jpeg.tar.gz"
 
-ls -l "$CARRY"/wheels "$CARRY"/data
+ls -l "$CARRY"/wheels "$CARRY"/data "$CARRY"/data/FashionMNIST/raw
 carry_kib=$(du -sk "$CARRY" | cut -f1)
 tree_kib=$(git ls-files -co --exclude-standard -z | du -ck --files0-from=- 2>/dev/null | tail -1 | cut -f1)
 echo "carry $CARRY: $((carry_kib / 1024)) MiB; working tree that travels: $((tree_kib / 1024)) MiB;" \
