@@ -1,24 +1,20 @@
 """The accuracy table at full scale on one GPU (issues 13, 19, 22): every training is
-the package's own command line (``python -m snntorch_ms train ... --device cuda
---fused-optimizer --no-progress --out <dir>``), several at once on the one card,
-started and watched by this driver within a budget.
+the package's own CLI (``python -m snntorch_ms train ... --device cuda --fused-optimizer
+--no-progress --out <dir>``), several at once on the card, run by this driver within a
+budget. ``gpu_accuracy.sh`` wraps it for the GPU machine; the README says more.
 
     python benchmarks/gpu_accuracy.py --out $OUT --budget 200     # on the GPU machine
     python benchmarks/gpu_accuracy.py --tiny --out runs/acc-tiny   # CPU dry run
     python benchmarks/gpu_accuracy.py --estimate --json est.json   # device-time estimate
     python benchmarks/gpu_accuracy.py --list                       # the trainings' commands
 
-(``gpu_accuracy.sh`` wraps it for the GPU machine: wheels, card, budget.) The run list
-is ``ROWS`` and the ``BEST_T1`` slot below (``--only`` picks configurations or runs,
-runs being ``<config>-s<seed>``). ProjLeaky's engine is ``--neuron-arg backend=...``:
-``--backend`` (default ``triton``), checked first by a job of its own (the other
-trainings start at once) on every ProjLeaky network of the run: Triton's kernels must
-compile and agree with the eager fused math (bf16, one batch forward and backward),
-else ``eager``; the check also names the card. Each run's ``metrics.json`` becomes a
-line of ``<out>/results.jsonl`` the moment the run ends; at the budget the driver stops
-what still runs and records each one's last finished epoch from its checkpoint
-(``"status": "partial"``) and what never started; ``table.md`` and ``workers.log``
-(every run's own output) follow.
+The run list is ``ROWS`` and the ``BEST_T1`` slot (``--only``: configurations or runs,
+``<config>-s<seed>``). ProjLeaky's engine, ``--neuron-arg backend=``, is ``--backend``
+(default triton) if a check job finds Triton's kernels compiling and agreeing with the
+eager fused math on each ProjLeaky network of the run, else eager. Each ``metrics.json``
+becomes a line of ``<out>/results.jsonl`` as its run ends; at the budget what still runs
+is stopped and recorded from its checkpoint (``"partial"``: its last finished epoch);
+``table.md`` and ``workers.log`` (every run's output) follow.
 """
 
 from __future__ import annotations
@@ -362,7 +358,7 @@ def driver(args) -> int:
 
 def estimate(args) -> int:
     """Device time from CPU measurements (README, "estimate"). Per network: MACs per
-    image (the energy counter's count of its ANN twin, times T), the non-view aten ops
+    image (the energy counter's count for its ANN twin), the non-view aten ops
     of a training step and of an evaluation batch (each about one CUDA kernel), and
     this CPU's time per op on the same network at minimal width and batch 1 (eager
     PyTorch's per-op host cost, which a GPU run pays too). A step takes max(host,

@@ -195,7 +195,7 @@ def test_driver_stops_at_the_budget_with_a_partial_result(acc, tmp_path, monkeyp
     _digits(acc, monkeypatch, long=("relu", {"limit_train": 64}), late=("relu", {}))
     out, work = tmp_path / "out", tmp_path / "work"
     acc.main(["--device", "cpu", "--epochs", "100000", "--test-limit", "20", "--jobs", "1",
-              "--budget", "20", "--out", str(out), "--work", str(work)])
+              "--budget", "45", "--out", str(out), "--work", str(work)])
     lines = {r["run"]: r for r in map(json.loads, (out / "results.jsonl").read_text().splitlines())}
     # one at a time: the check, then the first training, stopped; the second never starts
     assert lines["late-s0"]["status"] == "not started (budget)"
