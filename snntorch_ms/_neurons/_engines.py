@@ -17,7 +17,7 @@ from ..functional.windows import cut_windows, recompose_membrane, recompose_spik
 __all__: list = []  # a part of ProjLeaky: reached through the neuron
 
 
-class EngineMixin:
+class _EngineMixin:
     """ProjLeaky's engine setting (``backend``), the plan it resolves to, and the
     two ways of running the time step (the reference path and the fused engines).
     Mixed into :class:`~snntorch_ms.ProjLeaky`, whose state (``mem``, the options)
@@ -80,8 +80,8 @@ class EngineMixin:
         def compute():
             engine = resolve(self.backend, device_type, option, self.windowed,
                              self.nir_exportable)
-            step = EngineMixin._reference_forward if engine == "reference" \
-                else EngineMixin._fused_forward
+            step = _EngineMixin._reference_forward if engine == "reference" \
+                else _EngineMixin._fused_forward
             return engine, step
 
         return self._memo("plan", key, compute)

@@ -12,7 +12,7 @@ from snntorch import Leaky
 
 from ..functional.projection import projection_work
 from ..functional.windows import coverage
-from ._engines import EngineMixin
+from ._engines import _EngineMixin
 from ._instances import forget
 from ._nir import nir_trace_guard
 from ._options import CONDENSE, OWN_KEYWORDS, check_options, per_channel_length  # noqa: F401
@@ -20,7 +20,7 @@ from ._options import CONDENSE, OWN_KEYWORDS, check_options, per_channel_length 
 __all__ = ["ProjLeaky"]
 
 
-class ProjLeaky(Leaky, EngineMixin):
+class ProjLeaky(Leaky, _EngineMixin):
     r"""Leaky integrate-and-fire neuron that processes receptive-field windows as
     sub-steps of a single time step, with a projected carried membrane
     (Yao et al., ACML 2023).
