@@ -1,8 +1,9 @@
 """What the long experiments under ``benchmarks/`` share: one job pool that trains runs
 as separate processes (``python -m snntorch_ms train``) with their dependencies first,
-committing each result as it lands, and the statistics and picture helpers of their
-reports. A client script says what to run and how to summarise it; nothing here
-trains, evaluates or reads data itself (that is the package's job).
+committing each result as it lands, what a training step costs (for device-time
+estimates), and the statistics and picture helpers of their reports. A client script
+says what to run and how to summarise it; nothing here trains, evaluates or reads data
+itself (that is the package's job).
 """
 
 from __future__ import annotations
@@ -133,6 +134,66 @@ def commit(repo: Path, paths: Sequence[Path], message: str, tries: int = 20) -> 
         time.sleep(3)
     print(f"[{stamp()}] could not commit {', '.join(paths)}", flush=True)
     return False
+
+
+# -- what a training step costs --------------------------------------------------
+
+#: aten ops that launch no kernel (allocations, views, metadata)
+_NO_KERNEL = {"empty", "empty_like", "empty_strided", "detach", "alias", "lift_fresh", "t",
+              "_unsafe_view", "expand", "view", "as_strided", "new_empty", "new_empty_strided",
+              "promote_types"}
+
+
+def step(model, x, train: bool = True) -> None:
+    """One training step of ``model`` on ``x`` (cross-entropy forward and backward, no
+    optimizer), or with ``train=False`` one evaluation batch (eval mode, no gradients)."""
+    import torch
+    import torch.nn.functional as F
+
+    model.train(train).zero_grad(set_to_none=True)
+    with torch.set_grad_enabled(train):
+        logits = model(x)
+    if train:
+        F.cross_entropy(logits, torch.arange(len(x)) % 10).backward()
+
+
+def count_ops(fn: Callable[[], object]) -> int:
+    """The aten ops ``fn()`` runs, views and allocations left out: about one kernel
+    each on a GPU. Counted on a second call (the first warms up)."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Count(TorchDispatchMode):
+        n = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            name = func.overloadpacket.__name__
+            self.n += not getattr(func, "is_view", False) and name not in _NO_KERNEL
+            return func(*args, **(kwargs or {}))
+
+    fn()
+    with Count() as counter:
+        fn()
+    return counter.n
+
+
+def step_costs(model, small, twin, shape) -> dict:
+    """What a training step of ``model`` (input ``shape``) costs, for a device-time
+    estimate: MACs per image (``twin``, its ANN twin, by the energy counter), the ops of a
+    step and of an evaluation batch at batch 2 (:func:`count_ops`), and this CPU's time per
+    op on ``small`` (the same network at minimal width) at batch 1, where the arithmetic
+    is negligible: eager PyTorch's per-op host cost, which a GPU run pays too."""
+    import timeit
+
+    import torch
+
+    from snntorch_ms.energy import measure_energy
+
+    x2, x1 = torch.randn(2, *shape), torch.randn(1, *shape)
+    seconds = min(timeit.repeat(lambda: step(small, x1), number=1, repeat=17)[2:])
+    return dict(mmac_per_image=measure_energy(twin.eval(), x1).macs / 1e6,
+                ops_per_step=count_ops(lambda: step(model, x2)),
+                ops_per_eval_batch=count_ops(lambda: step(model, x2, False)),
+                cpu_us_per_op=seconds * 1e6 / max(1, count_ops(lambda: step(small, x1))))
 
 
 # -- statistics -----------------------------------------------------------------

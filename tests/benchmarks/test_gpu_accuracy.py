@@ -78,6 +78,8 @@ def test_cifar_commands_are_the_paper_setting(acc):
         assert f["--fused-optimizer"] == [True] and f["--no-progress"] == [True]
         assert "--limit-train" not in f and "--batch-size" not in f
     assert "--neuron-arg" not in flags["cifar-mixer-relu-s0"]
+    relu = acc.command(specs["cifar-mixer-relu-s0"], args, acc.Path("/w"), "triton")
+    assert "--neuron-arg" not in relu  # the engine reaches ProjLeaky runs only
     paper = ["threshold=0.5", "beta=0.4", "spike_grad=rectangular:width=1",
              "reset_mechanism=subtract"]
     assert flags["cifar-mixer-leaky-T1-s0"]["--neuron-arg"] == paper  # no theta, no engine
@@ -87,7 +89,8 @@ def test_cifar_commands_are_the_paper_setting(acc):
 
 def test_fashion_and_tiny_commands(acc):
     args = _args(acc, "--data", "/d")
-    f = _flags(acc.command(acc.all_specs(args)["convnet-proj-T1-s0"], args, acc.Path("/w"), "eager"))
+    spec = acc.all_specs(args)["convnet-proj-T1-s0"]
+    f = _flags(acc.command(spec, args, acc.Path("/w"), "eager"))
     assert f["--dataset"] == ["fashion-mnist"] and f["--data-dir"] == ["/d"]
     assert f["--recipe"] == ["basic"] and f["--epochs"] == ["10"] and "--val-images" not in f
     assert f["--neuron-arg"] == ["backend=eager"]
@@ -136,7 +139,8 @@ def test_estimate(acc, tmp_path, capsys):
     # 469 steps and 79 evaluation batches a Fashion-MNIST epoch at batch 128 (50 TFLOP/s,
     # 4 us a kernel)
     ev_dev = 2e3 * relu["mmac_per_image"] * 1e6 * 128 / 50e12 + relu["ops_per_eval_batch"] * 4e-3
-    assert relu["epoch_device_s"] == pytest.approx((469 * relu["device_ms_per_step"] + 79 * ev_dev) / 1e3)
+    assert relu["epoch_device_s"] == pytest.approx(
+        (469 * relu["device_ms_per_step"] + 79 * ev_dev) / 1e3)
     assert relu["gpu_busy_s"] == pytest.approx(10 * relu["epoch_device_s"])
     assert est["summary"]["gpu_busy_sum_s"] == pytest.approx(relu["gpu_busy_s"] + t4["gpu_busy_s"])
     assert est["summary"]["epochs_by_budget"]["convnet-relu-s0"] == pytest.approx(10)
@@ -169,9 +173,10 @@ def _digits(acc, monkeypatch, **rows):
 
 
 def test_driver_records_each_run_from_its_metrics(acc, tmp_path, monkeypatch):
-    _digits(acc, monkeypatch, relu=("relu", {"limit_train": 64}), proj=("proj", {"limit_train": 64}))
+    _digits(acc, monkeypatch, relu=("relu", {"limit_train": 64}),
+            proj=("proj", {"limit_train": 64}))
     out, work = tmp_path / "out", tmp_path / "work"
-    assert acc.main(["--device", "cpu", "--epochs", "1", "--test-limit", "50", "--energy-images", "4",
+    assert acc.main(["--device", "cpu", "--epochs", "1", "--limit", "50", "--energy-images", "4",
                      "--budget", "300", "--out", str(out), "--work", str(work)]) == 0
     lines = {r["run"]: r for r in map(json.loads, (out / "results.jsonl").read_text().splitlines())}
     assert set(lines) == {"relu-s0", "proj-s0"}
@@ -194,7 +199,7 @@ def test_driver_records_each_run_from_its_metrics(acc, tmp_path, monkeypatch):
 def test_driver_stops_at_the_budget_with_a_partial_result(acc, tmp_path, monkeypatch):
     _digits(acc, monkeypatch, long=("relu", {"limit_train": 64}), late=("relu", {}))
     out, work = tmp_path / "out", tmp_path / "work"
-    acc.main(["--device", "cpu", "--epochs", "100000", "--test-limit", "20", "--jobs", "1",
+    acc.main(["--device", "cpu", "--epochs", "100000", "--limit", "20", "--jobs", "1",
               "--budget", "45", "--out", str(out), "--work", str(work)])
     lines = {r["run"]: r for r in map(json.loads, (out / "results.jsonl").read_text().splitlines())}
     # one at a time: the check, then the first training, stopped; the second never starts
@@ -207,4 +212,19 @@ def test_driver_stops_at_the_budget_with_a_partial_result(acc, tmp_path, monkeyp
     assert stopped["test_acc"] == hist[-1]["test_acc"]
     table = (out / "table.md").read_text()
     assert f"| long | digits | 1 | 100000 | {hist[-1]['test_acc']:.2f} |" in table
-    assert f"partial ({len(hist)}/100000 ep)" in table and "ProjLeaky backend - (no ProjLeaky run)" in table
+    assert f"partial ({len(hist)}/100000 ep)" in table
+    assert "ProjLeaky backend - (no ProjLeaky run)" in table
+
+
+def test_step_costs(load_script):
+    """What the estimate measures (``experiment.count_ops`` / ``step`` / ``step_costs``)."""
+    import torch
+
+    experiment = load_script("experiment")
+    lin, x = torch.nn.Linear(4, 10), torch.randn(2, 4)
+    assert experiment.count_ops(lambda: lin(x)) == 1  # one addmm: views, allocations left out
+    train = experiment.count_ops(lambda: experiment.step(lin, x))
+    assert train > experiment.count_ops(lambda: experiment.step(lin, x, False)) >= 1
+    costs = experiment.step_costs(lin, lin, lin, (4,))
+    assert costs["mmac_per_image"] == pytest.approx(40 / 1e6)
+    assert costs["ops_per_step"] == train and costs["cpu_us_per_op"] > 0
