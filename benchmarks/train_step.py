@@ -3,7 +3,9 @@ with ProjLeaky (on the engines of its ``backend`` setting), snntorch Leaky and R
 
 Neurons: ``relu``, ``leaky`` (snntorch), and ``proj-<backend>``: ProjLeaky with
 that ``backend`` (``proj-reference``, ``proj-auto``: eager on the CPU, compiled on
-CUDA; ``proj-eager``, ``proj-compiled``, ``proj-triton``: CUDA).
+CUDA; ``proj-eager``, ``proj-compiled``, ``proj-triton``: CUDA), set on every neuron
+that can run it (``utils.set_backend(..., fallback="auto")``: ResNet-19's window-free
+classifier neuron cannot run Triton and picks its own engine).
 
     python benchmarks/train_step.py                          # CPU defaults: batch 8, 3 steps
     python benchmarks/train_step.py --device cuda            # batch 128, bf16 autocast
@@ -68,7 +70,9 @@ def build(args, model_name, neuron_name, device):
     model = build_model(model_name, neuron=neuron, num_classes=10, in_channels=3,
                         image_size=32, timesteps=1, **model_kwargs(args)).to(device)
     if neuron == "proj":
-        set_backend(model, neuron_name[len("proj-"):])
+        # the engine wherever a neuron can run it; a window-free neuron (ResNet-19's
+        # classifier, for Triton) picks its own
+        set_backend(model, neuron_name[len("proj-"):], fallback="auto")
         configure(compile_backend=args.compile_backend)
     model.train()
     step_model = torch.compile(model) if args.compile else model

@@ -3,6 +3,8 @@ inside one network."""
 
 from __future__ import annotations
 
+from typing import Optional
+
 import torch
 from snntorch._neurons.neurons import SpikingNeuron
 
@@ -66,13 +68,18 @@ def reset(net: torch.nn.Module) -> torch.nn.Module:
     return net
 
 
-def set_backend(net: torch.nn.Module, backend: str) -> torch.nn.Module:
+def set_backend(net: torch.nn.Module, backend: str,
+                fallback: Optional[str] = None) -> torch.nn.Module:
     r"""Set ``backend`` on every neuron inside ``net`` (at any depth, ``net``
     itself included) that has that setting: every
     :class:`~snntorch_ms.ProjLeaky`. Each neuron checks the value as its own
     ``backend`` setter does (``"auto"``, ``"reference"``, ``"eager"``,
     ``"compiled"`` or ``"triton"``; an engine its options cannot use raises);
-    nothing is changed unless every neuron accepts it. Returns ``net``.
+    without ``fallback`` nothing is changed unless every neuron accepts it. With
+    ``fallback`` (e.g. ``"auto"``), a neuron that refuses ``backend`` gets
+    ``fallback`` instead: ``set_backend(resnet, "triton", fallback="auto")`` runs the
+    Triton kernels wherever a neuron has windows and lets the classifier's
+    window-free neuron pick its own engine. Returns ``net``.
 
     Every engine computes the same time step,
 
@@ -95,15 +102,24 @@ def set_backend(net: torch.nn.Module, backend: str) -> torch.nn.Module:
     :type net: torch.nn.Module
     :param backend: the engine setting
     :type backend: str
+    :param fallback: the setting of the neurons that refuse ``backend``. Defaults to
+        None (all or nothing)
+    :type fallback: str, optional
     :return: ``net`` itself
     :rtype: torch.nn.Module
-    :raises ValueError: for an unknown backend, or one that a neuron's options cannot use
+    :raises ValueError: for an unknown backend, or one that a neuron's options cannot
+        use (and, with ``fallback``, that the fallback cannot use either)
     """
     neurons = [m for _, m in spiking_neurons(net) if hasattr(type(m), "backend")]
     old = [m.backend for m in neurons]
     try:
         for m in neurons:
-            m.backend = backend
+            try:
+                m.backend = backend
+            except (ValueError, ImportError):
+                if fallback is None:
+                    raise
+                m.backend = fallback
     except Exception:
         for m, value in zip(neurons, old):
             m.backend = value

@@ -451,6 +451,23 @@ def test_set_backend_sets_every_projleaky():
         set_backend(net, "compiled")
     assert [m.backend for m in net.modules() if isinstance(m, ProjLeaky)] \
         == ["eager", "eager", "auto"]
+    # with a fallback, the neuron that refuses gets it and the others the backend
+    set_backend(net, "compiled", fallback="reference")
+    assert [m.backend for m in net.modules() if isinstance(m, ProjLeaky)] \
+        == ["compiled", "compiled", "reference"]
+
+
+def test_set_backend_falls_back_where_triton_cannot_run():
+    pytest.importorskip("triton")
+    from snntorch_ms.models import build_model
+
+    net = build_model("resnet19", "proj", in_channels=3, image_size=32)
+    with pytest.raises(ValueError, match="Triton kernels take a map or a window stack"):
+        set_backend(net, "triton")  # the classifier's neuron has no windows
+    set_backend(net, "triton", fallback="auto")
+    by_windows = {(m.windows is not None and m.groups > 1, m.backend)
+                  for m in net.modules() if isinstance(m, ProjLeaky)}
+    assert by_windows == {(True, "triton"), (False, "auto")}
 
 
 def record_calls(monkeypatch, module, name):
