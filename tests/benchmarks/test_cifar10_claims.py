@@ -100,7 +100,8 @@ def test_report_names_the_data_copy_and_writes_pictures(exp, tmp_path):
     exp.report(a)
     table = (tmp_path / "res" / "table.md").read_text()
     assert "CIFAR-10 (JPEG q75 copy)" in table and "commit abc123" in table
-    assert "| A | cnn-proj-g4 | 0,1 | 60.50 ± 0.71 |" in table
+    assert "**Row A: the CNN mixer, g=4 and g=1**" in table
+    assert "| cnn-proj-g4 | 2 | 60.50 ± 0.71 |" in table
     assert "| 150 | 1.50 |" in table  # training time against the ReLU twin's
     assert "10.0x in the paper's convention" in table
     for picture in ("windows.png", "energy.png", "curves.png"):
