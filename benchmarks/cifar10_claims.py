@@ -388,6 +388,10 @@ def plot_windows(table, path):
             for g, r in pts:  # the single seeds, so the spread is visible
                 ax.plot([g] * len(r["runs"]), [x["test_acc"] for x in r["runs"]], ".",
                         color=colour, alpha=0.4)
+        if not any(f"{prefix}-{n}-g{g}" in table for n in ("relu", "leaky", "proj")
+                   for g in (1, 2, 4)):
+            ax.text(0.5, 0.5, "not measured yet", ha="center", va="center",
+                    transform=ax.transAxes, color="grey")
         ax.set_xticks([1, 2, 4])
         ax.set_xlabel("windows g")
         ax.set_title(model)
