@@ -172,6 +172,7 @@ def final_metrics(c: TrainConfig, model: nn.Module, test_set, history: List[Dict
         "device": str(device),
         "world_size": world,
         "torch_version": str(torch.__version__),
+        "numpy_version": str(np.__version__),  # the augmentation draws come from its PCG64
         "snntorch_ms_version": __version__,
         # which copy of the package ran (a pinned worktree, an install, a checkout)
         "snntorch_ms_path": str(Path(__file__).resolve().parents[1]),
