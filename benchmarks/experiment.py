@@ -297,10 +297,7 @@ def save_figure(fig, path) -> None:
     """Lay out, write (120 dpi) and close a figure."""
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    fig.clf()
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
+    pyplot().close(fig)
 
 
 def log_energy_axis(ax, label):

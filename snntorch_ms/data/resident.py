@@ -154,13 +154,14 @@ class ResidentLoader:
                 if self.mixup is not None else None)
         for step, start in enumerate(range(0, len(positions), self.batch_size)):
             pos = positions[start:start + self.batch_size]
-            x = self.images[pos.to(self.device)]
+            on_device = pos.to(self.device)  # one host-to-device copy of the batch's positions
+            x = self.images[on_device]
             x = x.to(torch.float32).div_(255.0) if x.dtype == torch.uint8 else x
             if draws is not None:
                 rows = self.indices[pos]  # the base indices: their rows of the draws
                 x = self.augment(x, draws.dy[rows], draws.dx[rows], draws.flip[rows])
             x = (x - self.mean) / self.std
-            y = self.targets[pos.to(self.device)]
+            y = self.targets[on_device]
             if lams is not None:
                 x, y = self.mixup(x, y, float(lams[step]))
             yield x, y
