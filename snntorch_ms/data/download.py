@@ -12,8 +12,10 @@ dataset's own ``download=True``).
 
 from __future__ import annotations
 
+import os
 import socket
 import tarfile
+import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -150,3 +152,25 @@ def download_archive(url: str, root: Path, filename: str, md5: Optional[str], wh
         raise DatasetNotFoundError(f"{what}\nDownloading needs torchvision ({err}).") from err
     download_with(lambda: download_and_extract_archive(url, str(root), filename=filename, md5=md5),
                   url, what)
+
+
+def publish_file(dst: Path, write: Callable[[object], None]) -> None:
+    """Write a file through a private temporary file beside ``dst`` (``write`` gets the
+    open binary file), flush it to disk, then rename it into place, readable by all.
+
+    The temporary name is unique to this call, so processes that fill a shared data
+    folder or cache at the same time each publish a complete file (the last rename
+    wins; all of them hold the same bytes) instead of renaming each other's
+    half-written one. Nothing is left behind when reading or writing fails.
+    """
+    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".part", dir=dst.parent)
+    try:
+        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide a shared file from other users
+        with os.fdopen(fd, "wb") as out:
+            write(out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, dst)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -29,7 +29,6 @@ import hashlib
 import io
 import os
 import tarfile
-import tempfile
 import warnings
 import zlib
 from contextlib import contextmanager
@@ -39,6 +38,7 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 import torch
 
+from ..download import publish_file
 from ..registry import DatasetCorruptError, DatasetNotFoundError
 
 __all__ = ["CIFAR10_CLASSES", "KNOWN_SOURCES", "cache_dir", "is_archive", "is_image_folder",
@@ -267,20 +267,6 @@ def _read_cache(path: Path, sha: str) -> Optional[dict]:
     return entry
 
 
-def _write_atomically(entry: dict, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide a shared cache from other users
-        with os.fdopen(fd, "wb") as f:
-            torch.save(entry, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def load_cifar10_images(source: Path, say=None) -> dict:
     """Both splits of CIFAR-10 from an image folder or its ``.tar.gz``, decoded once.
 
@@ -318,7 +304,7 @@ def load_cifar10_images(source: Path, say=None) -> dict:
             entry = {"format": _CACHE_FORMAT, "sha256": sha,
                      **{f"{s}_images": split[s][0] for s in _SPLITS},
                      **{f"{s}_targets": split[s][1] for s in _SPLITS}}
-            _write_atomically(entry, path)
+            publish_file(path, lambda out: torch.save(entry, out))
     return {
         **{s: (entry[f"{s}_images"], entry[f"{s}_targets"]) for s in _SPLITS},
         "classes": list(CIFAR10_CLASSES),

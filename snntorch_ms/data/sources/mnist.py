@@ -19,15 +19,13 @@ from __future__ import annotations
 
 import gzip
 import math
-import os
 import shutil
-import tempfile
 import zlib
 from pathlib import Path
 from typing import Sequence
 
 from ..datasets import TensorImageDataset
-from ..download import download_with
+from ..download import download_with, publish_file
 from ..registry import DatasetCorruptError, DatasetNotFoundError, dataset_info
 
 __all__ = ["DEBIAN_FASHION_MNIST", "load_mnist"]
@@ -44,22 +42,11 @@ DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 
 
 def _publish(dst: Path, open_source) -> None:
-    """Copy what ``open_source()`` reads to ``dst`` through a private temporary file,
-    then rename it into place.
-
-    The temporary name is unique to this call, so training processes that share a
-    data folder and unpack it at the same time each publish a complete file (the
-    last rename wins; all of them hold the same bytes) instead of renaming each
-    other's half-written one. Nothing is left behind when reading or writing fails.
-    """
-    fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=dst.name + ".", suffix=".part")
-    try:
-        with open_source() as fin, os.fdopen(fd, "wb") as fout:
-            shutil.copyfileobj(fin, fout, 1 << 20)
-        os.replace(tmp, dst)  # atomic: torchvision only checks that the file exists
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Copy what ``open_source()`` reads to ``dst`` (:func:`~snntorch_ms.data.download.
+    publish_file`: a private temporary file, then an atomic rename; torchvision only
+    checks that the file exists)."""
+    with open_source() as fin:
+        publish_file(dst, lambda out: shutil.copyfileobj(fin, out, 1 << 20))
 
 
 def _gunzip(src: Path, dst: Path) -> None:
